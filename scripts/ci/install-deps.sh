@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the Rust toolchain. Idempotent; every
+# step is allowed to fail soft where the tests that need it skip with a reason.
+set -uo pipefail
+
+# Python readers used by the output tests (pyarrow, duckdb).
+if ! python3 -c 'import pyarrow, duckdb' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check pyarrow duckdb \
+        || echo "install-deps: pip install pyarrow duckdb failed; the outside-reader test will fail" >&2
+fi
+
+# Slurm (single node) and munge for the job-array end-to-end test.
+if ! command -v slurmctld >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        slurmctld slurmd slurm-client munge >/dev/null) \
+        || echo "install-deps: Slurm could not be installed; the Slurm test will skip" >&2
+fi
+exit 0

@@ -1,0 +1,87 @@
+//! The command line (clap derive). Only argument shapes live here; what each
+//! command does is in `app`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Agent-based simulator of industrial-cluster growth: firms enter, locate,
+/// cooperate, relocate and grow inside clusters whose infrastructure improves
+/// with public investment. Runs seeded Monte Carlo jobs and writes Parquet.
+///
+/// With no subcommand, `clustersim [CONFIG] [OPTIONS]` is `clustersim run`.
+#[derive(Debug, Parser)]
+#[command(name = "clustersim", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `run`, used when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Monte Carlo job (the main job) and write Parquet tables.
+    Run(RunArgs),
+    /// Parse and validate config files; print each resolved scenario or its errors.
+    Validate(ValidateArgs),
+    /// Print mean and 95% interval of key metrics at the last step of an output directory.
+    Summarize(SummarizeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scenario file (RON). Default: the embedded Hanoi baseline (configs/hanoi.ron).
+    pub config: Option<PathBuf>,
+    /// Number of Monte Carlo runs. Default: the config's `monte_carlo.runs` (100 for Hanoi).
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Master seed. Default: the config's `monte_carlo.seed` (2021 for Hanoi).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory. Default: outputs/<config file stem> (outputs/hanoi for the embedded default).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing output directory.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Complete an interrupted job in an existing output directory: only missing runs are run.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only runs r with r mod N = I and write part files, as I/N (e.g. 3/8).
+    /// Default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when set, else 0/1.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Also write firms.parquet, the final firm snapshot of every run.
+    #[arg(long)]
+    pub firms: bool,
+    /// Run the scaled benchmark scenario `×K` of MODEL.md §6 (counts, entry rates and budget times K).
+    #[arg(long, value_name = "K", default_value_t = 1.0)]
+    pub scale: f64,
+    /// Runs per written batch (bounds memory). Default: 64.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Scenario files to check.
+    #[arg(required = true)]
+    pub configs: Vec<PathBuf>,
+    /// Print only errors, not the resolved scenario.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SummarizeArgs {
+    /// An output directory written by `clustersim run` (all part files are read).
+    pub dir: PathBuf,
+}

@@ -1,0 +1,12 @@
+//! clustersim: an agent-based simulator of industrial-cluster growth.
+//!
+//! See ARCHITECTURE.md for the map. `model` is the pure core; `config`,
+//! `experiment`, `output` and `app` form the shell around it.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod experiment;
+pub mod model;
+pub mod output;
+pub mod rng;
