@@ -1,0 +1,516 @@
+//! The Slurm job-array path, end to end on a real single-node Slurm.
+//!
+//! `job_array_union_equals_single_process_job` starts a throw-away cluster
+//! with `scripts/slurm/local-cluster.sh` (munged, slurmctld and slurmd under a
+//! private temporary directory, stopped by PID by a drop guard, also when the
+//! test fails), submits `scripts/slurm/clustersim-array.sbatch` as an array
+//! with non-contiguous task ids under `sbatch --wait`, runs the same runs and
+//! seed as one process, and compares every table value for value. It then
+//! checks that `clustersim summarize` reads the parts and names a shard whose
+//! files are gone. Where Slurm or munge is not installed, or the test does not
+//! run as root, it prints "SKIPPED: …" with the reason and returns.
+//!
+//! The `array_script_*` tests check, without Slurm, how the sbatch script turns
+//! the array variables into `--shard PLACE/COUNT` and `--threads`.
+
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use polars::prelude::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_clustersim");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn array_script() -> PathBuf {
+    Path::new(ROOT).join("scripts/slurm/clustersim-array.sbatch")
+}
+
+fn harness_script() -> PathBuf {
+    Path::new(ROOT).join("scripts/slurm/local-cluster.sh")
+}
+
+/// PATH with the sbin directories appended, where Debian puts the daemons.
+fn path_with_sbin() -> OsString {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for extra in ["/usr/local/sbin", "/usr/sbin", "/sbin"] {
+        if !dirs.iter().any(|d| d == Path::new(extra)) {
+            dirs.push(PathBuf::from(extra));
+        }
+    }
+    std::env::join_paths(dirs).expect("PATH entries contain no separator")
+}
+
+fn find_tool(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&path_with_sbin())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The reason the end-to-end test cannot run here, if any.
+fn slurm_unavailable() -> Option<String> {
+    let tools = [
+        "sbatch",
+        "scontrol",
+        "sinfo",
+        "scancel",
+        "slurmctld",
+        "slurmd",
+        "munged",
+        "mungekey",
+    ];
+    let missing: Vec<&str> = tools
+        .into_iter()
+        .filter(|t| find_tool(t).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "slurm not installed ({} not found on PATH or in /usr/sbin; \
+             install Debian's slurmctld slurmd slurm-client munge, as scripts/ci/install-deps.sh does)",
+            missing.join(", ")
+        ));
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if uid.as_deref() != Some("0") {
+        return Some(format!(
+            "slurm installed but this test runs as uid {}, and slurmd and munged need root",
+            uid.unwrap_or_else(|| "?".into())
+        ));
+    }
+    None
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A private single-node cluster; dropping it stops its daemons by PID (via
+/// `local-cluster.sh down`) before the temporary directory is removed.
+struct LocalCluster {
+    dir: PathBuf,
+    conf: PathBuf,
+    // Declared last so that it is removed after `drop` has stopped the daemons.
+    _tmp: tempfile::TempDir,
+}
+
+impl LocalCluster {
+    fn start() -> LocalCluster {
+        let tmp = tempfile::Builder::new()
+            .prefix("clustersim-slurm-")
+            .tempdir()
+            .expect("create a temporary directory");
+        // munged needs every parent of its socket to be searchable by others.
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the temporary directory");
+        let dir = tmp.path().join("cluster");
+        // Slurm fails a job whose --output directory does not exist.
+        std::fs::create_dir(tmp.path().join("logs")).expect("create the job log directory");
+        let cluster = LocalCluster {
+            conf: dir.join("slurm.conf"),
+            dir,
+            _tmp: tmp,
+        };
+        // The guard exists before `up`, so a half-started cluster is stopped too.
+        let out = Command::new("bash")
+            .arg(harness_script())
+            .arg("up")
+            .arg(&cluster.dir)
+            .env("PATH", path_with_sbin())
+            .output()
+            .expect("run local-cluster.sh up");
+        assert!(
+            out.status.success(),
+            "local-cluster.sh up failed:\n{}",
+            text(&out)
+        );
+        cluster
+    }
+
+    fn work(&self) -> &Path {
+        self._tmp.path()
+    }
+
+    /// A Slurm client command pointed at this cluster.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("PATH", path_with_sbin())
+            .env("SLURM_CONF", &self.conf)
+            .env("CLUSTERSIM", BIN)
+            .current_dir(self.work());
+        cmd
+    }
+
+    /// Every job log, for a failure message.
+    fn job_logs(&self) -> String {
+        let mut all = String::new();
+        if let Ok(entries) = std::fs::read_dir(self.work().join("logs")) {
+            let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                all += &format!(
+                    "--- {}\n{}",
+                    p.display(),
+                    std::fs::read_to_string(&p).unwrap_or_default()
+                );
+            }
+        }
+        all
+    }
+
+    /// Submit with `sbatch --wait` and panic with the job logs unless it succeeded.
+    fn sbatch_wait(&self, args: &[&str]) -> Output {
+        let out = self
+            .command("sbatch")
+            .arg("--wait")
+            .arg(format!(
+                "--output={}/logs/%x-%A_%a.out",
+                self.work().display()
+            ))
+            .args(args)
+            .output()
+            .expect("run sbatch");
+        assert!(
+            out.status.success(),
+            "sbatch {args:?} failed:\n{}\njob logs:\n{}",
+            text(&out),
+            self.job_logs()
+        );
+        out
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        let out = Command::new("bash")
+            .arg(harness_script())
+            .arg("down")
+            .arg(&self.dir)
+            .env("PATH", path_with_sbin())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!("local-cluster.sh down failed:\n{}", text(&o)),
+            Err(e) => eprintln!("local-cluster.sh down could not run: {e}"),
+        }
+    }
+}
+
+/// All rows of `table` in `dir` (every `table*.parquet` file), sorted by the
+/// key columns that it has.
+fn read_table(dir: &Path, table: &str) -> DataFrame {
+    let glob = dir.join(format!("{table}*.parquet"));
+    let glob = PlRefPath::new(glob.to_str().expect("a UTF-8 temporary path"));
+    let df = LazyFrame::scan_parquet(glob, ScanArgsParquet::default())
+        .and_then(|lf| lf.collect())
+        .unwrap_or_else(|e| panic!("read {table}*.parquet in {}: {e}", dir.display()));
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let keys: Vec<&str> = ["run", "step", "cluster", "firm"]
+        .into_iter()
+        .filter(|k| names.iter().any(|n| n == k))
+        .collect();
+    assert!(
+        keys.first() == Some(&"run"),
+        "{table} has no run column: {names:?}"
+    );
+    df.sort(keys, SortMultipleOptions::default())
+        .unwrap_or_else(|e| panic!("sort {table}: {e}"))
+}
+
+/// The table names (`region`, …) that have Parquet files in `dir`.
+fn tables_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".parquet")?;
+            if name.starts_with('.') {
+                return None;
+            }
+            Some(stem.split("-part-").next().unwrap_or(stem).to_string())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn summarize(dir: &Path) -> Output {
+    Command::new(BIN)
+        .arg("summarize")
+        .arg(dir)
+        .output()
+        .expect("run clustersim summarize")
+}
+
+const RUNS: u32 = 8;
+const SEED: &str = "2021";
+/// Non-contiguous task ids: the shard must be the task's place, not its id.
+const IDS: &str = "1,3,5,7";
+const SHARDS: u32 = 4;
+
+#[test]
+fn job_array_union_equals_single_process_job() {
+    if let Some(reason) = slurm_unavailable() {
+        eprintln!("SKIPPED: {reason}");
+        return;
+    }
+    let config = Path::new(ROOT).join("configs/small.ron");
+    assert!(config.is_file(), "{} is missing", config.display());
+    let config = config.to_str().expect("a UTF-8 path").to_string();
+    let started = Instant::now();
+
+    let cluster = LocalCluster::start();
+    let sharded = cluster.work().join("sharded");
+    let single = cluster.work().join("single");
+    let runs = RUNS.to_string();
+    let script = array_script();
+    let script = script.to_str().expect("a UTF-8 path");
+
+    // The array: one task per shard, the id list passed on with --ids.
+    cluster.sbatch_wait(&[
+        &format!("--array={IDS}"),
+        "--cpus-per-task=1",
+        "--job-name=array",
+        script,
+        "--ids",
+        IDS,
+        &config,
+        sharded.to_str().unwrap(),
+        &runs,
+        SEED,
+    ]);
+    // The same runs and seed as one process (the script outside an array).
+    cluster.sbatch_wait(&[
+        "--cpus-per-task=2",
+        "--job-name=single",
+        script,
+        &config,
+        single.to_str().unwrap(),
+        &runs,
+        SEED,
+    ]);
+    let logs = cluster.job_logs();
+    for (place, id) in IDS.split(',').enumerate() {
+        assert!(
+            logs.contains(&format!("task id {id} is shard {place}/{SHARDS}")),
+            "task {id} should be shard {place}/{SHARDS}:\n{logs}"
+        );
+    }
+    assert!(logs.contains("one process, all runs, 2 threads"), "{logs}");
+
+    // Every shard wrote its manifest and its part of every table.
+    let sharded_files = file_names(&sharded);
+    for place in 0..SHARDS {
+        let tag = format!("part-{place:04}-of-{SHARDS:04}");
+        assert!(
+            sharded_files.contains(&format!("manifest-{tag}.json")),
+            "no manifest for shard {place}: {sharded_files:?}"
+        );
+        for table in ["region", "clusters", "runs"] {
+            assert!(
+                sharded_files
+                    .iter()
+                    .any(|f| f.starts_with(&format!("{table}-{tag}")) && f.ends_with(".parquet")),
+                "no {table} part for shard {place}: {sharded_files:?}"
+            );
+        }
+    }
+
+    // The union of the shards equals the single-process job, value for value.
+    let tables = tables_in(&single);
+    for t in ["region", "clusters", "runs"] {
+        assert!(
+            tables.iter().any(|n| n == t),
+            "single job wrote no {t} table: {tables:?}"
+        );
+    }
+    assert_eq!(tables_in(&sharded), tables, "the same tables");
+    for table in &tables {
+        let one = read_table(&single, table);
+        let union = read_table(&sharded, table);
+        assert!(one.height() > 0, "{table} is empty");
+        assert_eq!(one.schema(), union.schema(), "{table}: schemas differ");
+        assert!(
+            one.equals_missing(&union),
+            "{table}: the union of the shards differs from the single job\nsingle:\n{one}\nunion:\n{union}"
+        );
+        let runs_seen = one
+            .column("run")
+            .and_then(|c| c.as_materialized_series().n_unique())
+            .expect("count runs");
+        assert_eq!(runs_seen, RUNS as usize, "{table} holds every run");
+    }
+
+    // summarize reads every part and finds nothing missing.
+    let out = summarize(&sharded);
+    assert!(
+        out.status.success(),
+        "summarize over all shards:\n{}",
+        text(&out)
+    );
+
+    // A shard whose files are gone (a failed or lost task) is named.
+    let broken = cluster.work().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    let lost = format!("part-0002-of-{SHARDS:04}");
+    for name in &sharded_files {
+        if !name.contains(&lost) {
+            std::fs::copy(sharded.join(name), broken.join(name)).unwrap();
+        }
+    }
+    let out = summarize(&broken);
+    let said = text(&out);
+    assert!(
+        said.contains(&lost) || said.contains(&format!("2/{SHARDS}")),
+        "summarize should name the missing shard {lost}:\n{said}"
+    );
+
+    drop(cluster);
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!("slurm end-to-end: {secs:.1} s");
+    assert!(secs < 60.0, "the Slurm test took {secs:.1} s");
+}
+
+/// Run the sbatch script directly with `env` as the array variables and
+/// `echo` as clustersim: its stdout is the command line a task would run.
+fn script_with(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(array_script()).args(args).env("CLUSTERSIM", "echo");
+    for var in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "SLURM_ARRAY_TASK_MIN",
+        "SLURM_ARRAY_TASK_MAX",
+        "SLURM_ARRAY_TASK_STEP",
+        "SLURM_ARRAY_JOB_ID",
+        "SLURM_CPUS_PER_TASK",
+        "SLURM_CPUS_ON_NODE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.current_dir(out_dir.path());
+    cmd.output().expect("run bash")
+}
+
+fn task(id: &str, count: &str, min: &str, max: &str, step: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SLURM_ARRAY_TASK_ID", id.into()),
+        ("SLURM_ARRAY_TASK_COUNT", count.into()),
+        ("SLURM_ARRAY_TASK_MIN", min.into()),
+        ("SLURM_ARRAY_TASK_MAX", max.into()),
+        ("SLURM_ARRAY_TASK_STEP", step.into()),
+    ]
+}
+
+fn command_line(env: &[(&'static str, String)], args: &[&str]) -> String {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = script_with(&env, args);
+    assert!(
+        out.status.success(),
+        "script {args:?} {env:?}:\n{}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+const JOB: [&str; 4] = ["c.ron", "out", "8", "2021"];
+
+#[test]
+fn array_script_place_of_an_evenly_spaced_array() {
+    // --array=0-7: the id is the place.
+    let line = command_line(&task("5", "8", "0", "7", "1"), &JOB);
+    assert_eq!(
+        line,
+        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 1 --shard 5/8"
+    );
+    // --array=1-7:2 is 1,3,5,7: task 5 is the third.
+    let line = command_line(&task("5", "4", "1", "7", "2"), &JOB);
+    assert!(line.ends_with("--shard 2/4"), "{line}");
+}
+
+#[test]
+fn array_script_place_of_a_listed_array_comes_from_ids() {
+    // --array=1,3,5,7: Slurm says step 1, so the list must be given.
+    let line = command_line(
+        &task("5", "4", "1", "7", "1"),
+        &["--ids", "1,3,5,7", "c.ron", "out", "8", "2021"],
+    );
+    assert!(line.ends_with("--shard 2/4"), "{line}");
+    // Ranges, steps and a throttle in the list: 0,1,2,3,8,10,12 → 12 is the last.
+    let line = command_line(
+        &task("12", "7", "0", "12", "1"),
+        &["--ids=0-3,8-12:2%2", "c.ron", "out", "8", "2021"],
+    );
+    assert!(line.ends_with("--shard 6/7"), "{line}");
+}
+
+#[test]
+fn array_script_refuses_an_uneven_array_without_ids_and_a_wrong_list() {
+    let env = task("5", "4", "1", "7", "1");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = script_with(&env, &JOB);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--ids"),
+        "{}",
+        text(&out)
+    );
+    assert!(out.stdout.is_empty(), "nothing was run: {}", text(&out));
+
+    let out = script_with(&env, &["--ids", "1,3,5", "c.ron", "out", "8", "2021"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 ids but the array has 4 tasks"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn array_script_threads_and_the_non_array_case() {
+    let mut env = task("0", "2", "0", "1", "1");
+    env.push(("SLURM_CPUS_PER_TASK", "4".into()));
+    let line = command_line(&env, &["c.ron", "out", "8", "2021", "--firms"]);
+    assert_eq!(
+        line,
+        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 4 --shard 0/2 --firms"
+    );
+    // Outside an array: one process with every run, no --shard.
+    let line = command_line(&[("SLURM_CPUS_ON_NODE", "3".into())], &JOB);
+    assert_eq!(
+        line,
+        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 3"
+    );
+    let out = script_with(&[], &["c.ron", "out", "eight", "2021"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
