@@ -52,17 +52,31 @@ live_pid() {
     echo "$pid"
 }
 
-# Stop one daemon by its PID file: TERM, wait up to 10 s, then KILL.
-stop_daemon() {
-    local file=$1 name=$2 pid i
-    pid=$(live_pid "$file" "$name") || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
+# Stop daemons by their PID files ("file:name" pairs) together: TERM to all,
+# wait up to 10 s for all, then KILL whatever is left.
+stop_daemons() {
+    local pair pid i
+    local -a pids=() names=()
+    for pair in "$@"; do
+        pid=$(live_pid "${pair%%:*}" "${pair##*:}") || continue
+        kill -TERM "$pid" 2>/dev/null || continue
+        pids+=("$pid")
+        names+=("${pair##*:}")
+    done
     for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        local alive=0
+        for pid in "${pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        ((alive)) || return 0
         sleep 0.1
     done
-    echo "local-cluster: $name (pid $pid) ignored TERM; sending KILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
+    for i in "${!pids[@]}"; do
+        if kill -0 "${pids[i]}" 2>/dev/null; then
+            echo "local-cluster: ${names[i]} (pid ${pids[i]}) ignored TERM; sending KILL" >&2
+            kill -KILL "${pids[i]}" 2>/dev/null || true
+        fi
+    done
 }
 
 cmd_down() {
@@ -71,9 +85,9 @@ cmd_down() {
         # Jobs of this private cluster only: SLURM_CONF points at it.
         SLURM_CONF=$dir/slurm.conf timeout 5 scancel --quiet --user="$(id -un)" 2>/dev/null || true
     fi
-    stop_daemon "$dir/run/slurmd.pid" slurmd
-    stop_daemon "$dir/run/slurmctld.pid" slurmctld
-    stop_daemon "$dir/run/munged.pid" munged
+    stop_daemons "$dir/run/slurmd.pid:slurmd" "$dir/run/slurmctld.pid:slurmctld"
+    # Last: the Slurm daemons authenticate through munged while they stop.
+    stop_daemons "$dir/run/munged.pid:munged"
 }
 
 print_logs() {
