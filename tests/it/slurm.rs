@@ -451,11 +451,11 @@ fn array_script_place_of_an_evenly_spaced_array() {
     let line = command_line(&task("5", "8", "0", "7", "1"), &JOB);
     assert_eq!(
         line,
-        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 1 --shard 5/8"
+        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 1 --shard 5/8 --resume"
     );
     // --array=1-7:2 is 1,3,5,7: task 5 is the third.
     let line = command_line(&task("5", "4", "1", "7", "2"), &JOB);
-    assert!(line.ends_with("--shard 2/4"), "{line}");
+    assert!(line.ends_with("--shard 2/4 --resume"), "{line}");
 }
 
 #[test]
@@ -465,13 +465,29 @@ fn array_script_place_of_a_listed_array_comes_from_ids() {
         &task("5", "4", "1", "7", "1"),
         &["--ids", "1,3,5,7", "c.ron", "out", "8", "2021"],
     );
-    assert!(line.ends_with("--shard 2/4"), "{line}");
+    assert!(line.ends_with("--shard 2/4 --resume"), "{line}");
     // Ranges, steps and a throttle in the list: 0,1,2,3,8,10,12 → 12 is the last.
     let line = command_line(
         &task("12", "7", "0", "12", "1"),
         &["--ids=0-3,8-12:2%2", "c.ron", "out", "8", "2021"],
     );
-    assert!(line.ends_with("--shard 6/7"), "{line}");
+    assert!(line.ends_with("--shard 6/7 --resume"), "{line}");
+}
+
+#[test]
+fn array_script_reruns_a_subset_of_the_ids_as_the_same_shards() {
+    // Shards 2 and 5 of an --array=0-7 job again: --array=2,5 with --ids 0-7.
+    let line = command_line(
+        &task("5", "2", "2", "5", "1"),
+        &["--ids", "0-7", "c.ron", "out", "8", "2021"],
+    );
+    assert!(line.ends_with("--shard 5/8 --resume"), "{line}");
+    // --force in the extra options replaces --resume.
+    let line = command_line(
+        &task("5", "2", "2", "5", "1"),
+        &["--ids", "0-7", "c.ron", "out", "8", "2021", "--force"],
+    );
+    assert!(line.ends_with("--shard 5/8 --force"), "{line}");
 }
 
 #[test]
@@ -503,13 +519,13 @@ fn array_script_threads_and_the_non_array_case() {
     let line = command_line(&env, &["c.ron", "out", "8", "2021", "--firms"]);
     assert_eq!(
         line,
-        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 4 --shard 0/2 --firms"
+        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 4 --shard 0/2 --resume --firms"
     );
     // Outside an array: one process with every run, no --shard.
     let line = command_line(&[("SLURM_CPUS_ON_NODE", "3".into())], &JOB);
     assert_eq!(
         line,
-        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 3"
+        "run c.ron --runs 8 --seed 2021 --out out --quiet --threads 3 --resume"
     );
     let out = script_with(&[], &["c.ron", "out", "eight", "2021"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
