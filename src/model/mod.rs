@@ -1,26 +1,75 @@
 //! The model: world state and one file per ODD submodel. PURE: no I/O, no
 //! clock, no global random generator; randomness comes from streams derived in
-//! `crate::rng` from (master seed, run, step, site).
+//! `crate::rng` from (master seed, run, step, site). A step cannot fail: the
+//! scenario is validated before it reaches the model.
+//!
+//! The nine phases of MODEL.md §3, in order: `establish`, `budget`,
+//! `infrastructure`, `entry`, `cooperation`, `growth`, `relocation`,
+//! `accounts`, `record` — one file each.
 
+pub mod accounts;
+pub mod budget;
+pub mod cooperation;
+pub mod entry;
+pub mod establish;
+pub mod growth;
+pub mod infrastructure;
+pub mod invariants;
 pub mod record;
+pub mod relocation;
+pub mod world;
 
 pub use record::{ClusterRow, FirmRow, RegionRow, RunRecord};
+pub use world::{Site, World};
 
 use crate::config::Scenario;
 
+impl World<'_> {
+    /// Run phases 1–8 of the next step (phase 9, `record`, is `World::record`).
+    pub fn step(&mut self) {
+        let step = self.step + 1;
+        // Years elapsed at the start of this step (budget and entry growth).
+        let t = (step - 1) as f64 * self.sc.time.dt;
+        let c = &mut self.counters;
+        (c.entries, c.exits, c.relocations, c.forced_closures) = (0, 0, 0, 0);
+        (c.budget, c.spent, c.leakage, c.waste, c.built, c.tax) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for cl in &mut self.clusters {
+            cl.dev_alloc = [0.0; world::K_COMPONENTS];
+        }
+        self.establish(step);
+        self.budget(t);
+        self.infrastructure();
+        self.entry(step, t);
+        self.cooperation(step);
+        self.growth(step);
+        self.relocation(step);
+        self.accounts();
+        self.step = step;
+    }
+}
+
 /// Run one seeded run of `scenario` (which must have been validated) and
-/// return its records. Depends only on (scenario, master_seed, run).
+/// return its records: step 0 (the initial state) and steps 1..=steps.
+/// Depends only on (scenario, master_seed, run).
 pub fn simulate(scenario: &Scenario, master_seed: u64, run: u64, keep_firms: bool) -> RunRecord {
-    // PLACEHOLDER until the model lands: rows of the right shape, all zero.
-    let _ = (master_seed, run, keep_firms);
-    let mut rec = RunRecord::default();
-    for step in 0..=scenario.time.steps {
-        rec.region.push(RegionRow {
-            step,
-            year: scenario.time.start_year + step as f64 * scenario.time.dt,
-            firms: (master_seed ^ run) % 1000,
-            ..Default::default()
-        });
+    let mut world = World::new(scenario, master_seed, run);
+    let steps = scenario.time.steps;
+    let mut rec = RunRecord {
+        region: Vec::with_capacity(steps as usize + 1),
+        clusters: Vec::with_capacity((steps as usize + 1) * world.clusters.len()),
+        firms: Vec::new(),
+    };
+    let (r, c) = world.record();
+    rec.region.push(r);
+    rec.clusters.extend(c);
+    for _ in 0..steps {
+        world.step();
+        let (r, c) = world.record();
+        rec.region.push(r);
+        rec.clusters.extend(c);
+    }
+    if keep_firms {
+        rec.firms = world.firm_rows();
     }
     rec
 }

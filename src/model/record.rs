@@ -97,3 +97,131 @@ pub struct RunRecord {
     /// Final snapshot, only when asked for; by firm id.
     pub firms: Vec<FirmRow>,
 }
+
+use super::infrastructure::complete;
+use super::world::{Site, World};
+
+impl World<'_> {
+    /// Phase 9: the region row and the cluster rows of the current step.
+    pub fn record(&self) -> (RegionRow, Vec<ClusterRow>) {
+        let sc = self.sc;
+        let p = &sc.infrastructure;
+        let rpw = sc.growth.revenue_per_worker;
+        let step = self.step;
+        let mut r = RegionRow {
+            step,
+            year: sc.time.start_year + step as f64 * sc.time.dt,
+            entries: self.counters.entries,
+            exits: self.counters.exits,
+            relocations: self.counters.relocations,
+            forced_closures: self.counters.forced_closures,
+            tax: self.counters.tax,
+            budget: self.counters.budget,
+            spent: self.counters.spent,
+            leakage: self.counters.leakage,
+            waste: self.counters.waste,
+            ..Default::default()
+        };
+        let mut rows = Vec::with_capacity(self.clusters.len());
+        let (mut qa, mut area_op) = (0.0, 0.0);
+        let mut degree_sum = 0u64;
+        for (ci, c) in self.clusters.iter().enumerate() {
+            let q = c.quality;
+            let (mut emp, mut rev, mut links) = (0.0, 0.0, 0u64);
+            for &i in &c.members {
+                let f = &self.firms[i as usize];
+                rev += f.size;
+                emp += f.size / rpw;
+                let deg = f.partners.len() as u64;
+                r.max_degree = r.max_degree.max(deg);
+                degree_sum += deg;
+                // A link counts for this cluster once, even if both ends are here.
+                links += f
+                    .partners
+                    .iter()
+                    .filter(|&&j| self.firms[j as usize].site != Site::Cluster(ci as u32) || j > i)
+                    .count() as u64;
+                if f.polluting {
+                    r.pollution_untreated += f.size * (1.0 - c.q[2]);
+                }
+            }
+            r.firms_clusters += c.members.len() as u64;
+            r.employment += emp;
+            r.revenue += rev;
+            let is_complete = c.operating() && complete(c, p);
+            if c.operating() {
+                r.clusters_operating += 1;
+                r.clusters_complete += is_complete as u64;
+                qa += q * c.area;
+                area_op += c.area;
+            }
+            let investment =
+                c.alloc.iter().sum::<f64>() + c.alloc_z + c.dev_alloc.iter().sum::<f64>();
+            rows.push(ClusterRow {
+                step,
+                cluster: ci as u32,
+                operating: c.operating(),
+                area_ha: c.area,
+                occupancy: if c.area > 0.0 {
+                    c.occupied / c.area
+                } else {
+                    0.0
+                },
+                firms: c.members.len() as u64,
+                employment: emp,
+                revenue: rev,
+                q: c.q,
+                connection: c.z,
+                quality: q,
+                complete: is_complete,
+                investment,
+                links,
+                labor_pool: c.labor_pool,
+                shortage: c.shortage,
+            });
+        }
+        for a in &self.areas {
+            for &i in &a.members {
+                let f = &self.firms[i as usize];
+                r.firms_residential += 1;
+                r.revenue += f.size;
+                r.employment += f.size / rpw;
+                if f.polluting {
+                    r.polluting_residential += 1;
+                    r.pollution_residential += f.size;
+                }
+            }
+        }
+        r.firms = r.firms_clusters + r.firms_residential;
+        r.links = degree_sum / 2;
+        r.mean_quality = if area_op > 0.0 { qa / area_op } else { 0.0 };
+        (r, rows)
+    }
+
+    /// The final firm snapshot: alive firms by id.
+    pub fn firm_rows(&self) -> Vec<FirmRow> {
+        self.firms
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.alive)
+            .map(|(id, f)| {
+                let (in_cluster, site) = match f.site {
+                    Site::Cluster(c) => (true, c),
+                    Site::Home(a) => (false, a),
+                };
+                FirmRow {
+                    firm: id as u64,
+                    sector: f.sector,
+                    in_cluster,
+                    site,
+                    size: f.size,
+                    productivity: f.productivity,
+                    polluting: f.polluting,
+                    age: f.age,
+                    degree: f.partners.len() as u32,
+                    relocated: f.relocated,
+                }
+            })
+            .collect()
+    }
+}

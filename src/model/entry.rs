@@ -1,0 +1,172 @@
+//! Phase 4, `entry` (global): new firms arrive per sector and choose, by a
+//! multinomial logit (Gumbel-max), between staying at home and the operating
+//! clusters of their home's choice set that have room (MODEL.md §4.3).
+//!
+//! Two streams per step keep entrants paired across scenarios (common random
+//! numbers): stream (Entry, step, 0) draws the entrants' counts and
+//! attributes, stream (Entry, step, 1) the choice noise, always
+//! `choice_set + 1` Gumbel draws per entrant, indexed by the position in the
+//! home's nearest list, whatever the number of clusters with room.
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp1, Poisson};
+
+use super::world::{draw_firm, sample_cdf, Firm, Site, World};
+use crate::rng::{Purpose, Stream};
+
+/// A standard Gumbel draw: −ln E with E ~ Exp(1) (one logarithm; the
+/// exponential comes from a ziggurat).
+pub fn gumbel(rng: &mut Stream) -> f64 {
+    let e: f64 = rng.sample(Exp1);
+    -e.ln()
+}
+
+/// Per-cluster quantities that do not change within a phase.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteView {
+    pub quality: f64,
+    pub z: f64,
+    pub rent: f64,
+}
+
+impl World<'_> {
+    /// Q, z and rent of every cluster, for the utility of a phase.
+    pub fn site_views(&self) -> Vec<SiteView> {
+        let sc = self.sc;
+        self.clusters
+            .iter()
+            .map(|c| {
+                let q = c.quality;
+                SiteView {
+                    quality: q,
+                    z: c.z,
+                    rent: sc.accounts.rent_base * (0.5 + q),
+                }
+            })
+            .collect()
+    }
+
+    /// Deterministic part of U_c for a firm of `sector` at distance `dist` km.
+    pub fn cluster_utility(&self, views: &[SiteView], c: usize, sector: usize, dist: f64) -> f64 {
+        self.cluster_value(views, c, sector) - self.sc.entry.utility.distance * dist / 10.0
+    }
+
+    /// `cluster_value` of every operating cluster and sector, indexed
+    /// `c·K + s` (−∞ for planned clusters).
+    pub fn cluster_values(&self, views: &[SiteView]) -> Vec<f64> {
+        let k = self.sc.sectors.len();
+        let mut value = vec![f64::NEG_INFINITY; self.clusters.len() * k];
+        for c in 0..self.clusters.len() {
+            if self.clusters[c].operating() {
+                for s in 0..k {
+                    value[c * k + s] = self.cluster_value(views, c, s);
+                }
+            }
+        }
+        value
+    }
+
+    /// U_c without the distance term (it depends on the cluster and sector only).
+    pub fn cluster_value(&self, views: &[SiteView], c: usize, sector: usize) -> f64 {
+        let sc = self.sc;
+        let b = &sc.entry.utility;
+        let cl = &self.clusters[c];
+        let v = views[c];
+        let related: f64 = cl
+            .sector_counts
+            .iter()
+            .enumerate()
+            .filter(|&(s, _)| s != sector)
+            .map(|(s, &n)| sc.relatedness[sector][s] * n as f64)
+            .sum();
+        let slack = (cl.labor_pool - cl.employment).max(0.0) / 100.0;
+        b.quality * v.quality
+            + b.connection * v.z
+            + b.same_sector * (1.0 + cl.sector_counts[sector] as f64).ln()
+            + b.related * (1.0 + related).ln()
+            - b.rent * v.rent
+            + b.labor * (1.0 + slack).ln()
+    }
+
+    /// U_home: staying in the residential area.
+    pub fn home_utility(&self, polluting: bool, enforcement: f64) -> f64 {
+        let b = &self.sc.entry.utility;
+        b.residential
+            - if polluting {
+                b.enforcement * enforcement
+            } else {
+                0.0
+            }
+    }
+
+    /// Phase 4 at `step` (`t` years elapsed at the start of the step).
+    pub fn entry(&mut self, step: u32, t: f64) {
+        let sc = self.sc;
+        let dt = sc.time.dt;
+        let mut attr = self.streams.stream(Purpose::Entry, step, 0);
+        let mut noise = self.streams.stream(Purpose::Entry, step, 1);
+        let views = self.site_views();
+        let e = self.enforcement(step);
+        let rpw = sc.growth.revenue_per_worker;
+        // U_c without distance per (cluster, sector), refreshed for a cluster
+        // when an entrant joins it (its counts and slack change).
+        let k = sc.sectors.len();
+        let beta_d = sc.entry.utility.distance;
+        let mut value = self.cluster_values(&views);
+        let mut eps = vec![0.0; sc.entry.choice_set as usize + 1];
+        for s in 0..k {
+            let sec = &sc.sectors[s];
+            let lambda = sec.entry_rate * dt * (1.0 + sec.demand_growth).powf(t);
+            let n = if lambda > 0.0 {
+                Poisson::new(lambda)
+                    .expect("positive mean")
+                    .sample(&mut attr) as u64
+            } else {
+                0
+            };
+            for _ in 0..n {
+                let d = draw_firm(sc, s, &mut attr);
+                let home = sample_cdf(&self.pop_cdf, &mut attr);
+                for x in eps.iter_mut() {
+                    *x = gumbel(&mut noise);
+                }
+                let mut best = self.home_utility(d.polluting, e) + eps[0];
+                let mut site = Site::Home(home as u32);
+                for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {
+                    if self.clusters[c as usize].free_land() < d.land {
+                        continue;
+                    }
+                    let u = value[c as usize * k + s] - beta_d * dist / 10.0 + eps[pos + 1];
+                    if u > best {
+                        best = u;
+                        site = Site::Cluster(c);
+                    }
+                }
+                self.add_firm(Firm {
+                    sector: s as u32,
+                    site,
+                    slot: 0,
+                    home: home as u32,
+                    size: d.size,
+                    productivity: d.productivity,
+                    polluting: d.polluting,
+                    land: d.land,
+                    age: 0,
+                    born_step: step,
+                    partners: Vec::new(),
+                    relocated: false,
+                    alive: true,
+                });
+                if let Site::Cluster(c) = site {
+                    let c = c as usize;
+                    self.clusters[c].employment += d.size / rpw;
+                    for s2 in 0..k {
+                        value[c * k + s2] = self.cluster_value(&views, c, s2);
+                    }
+                }
+                self.counters.entries += 1;
+                self.counters.entries_total += 1;
+            }
+        }
+    }
+}

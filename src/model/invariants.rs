@@ -1,0 +1,116 @@
+//! Model invariants, checked by tests after every step (tests run in release,
+//! where `debug_assert!` is off, so this is an explicit function).
+
+use super::world::{Site, World};
+
+impl World<'_> {
+    /// Check every invariant of the state; the error names the first broken one.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let c = &self.counters;
+        let expected = c.initial_firms + c.entries_total - c.exits_total - c.forced_total;
+        let alive_flags = self.firms.iter().filter(|f| f.alive).count() as u64;
+        if self.alive() != expected || alive_flags != expected {
+            return Err(format!(
+                "firms alive {} (flags {alive_flags}) != initial {} + entries {} - exits {} - forced closures {}",
+                self.alive(),
+                c.initial_firms,
+                c.entries_total,
+                c.exits_total,
+                c.forced_total
+            ));
+        }
+        let max_deg = self.sc.cooperation.max_degree as usize;
+        for (ci, cl) in self.clusters.iter().enumerate() {
+            let land: f64 = cl
+                .members
+                .iter()
+                .map(|&i| self.firms[i as usize].land)
+                .sum();
+            if (land - cl.occupied).abs() > 1e-6 {
+                return Err(format!(
+                    "cluster {ci}: occupied {} != members' land {land}",
+                    cl.occupied
+                ));
+            }
+            if cl.occupied > cl.area + 1e-9 {
+                return Err(format!(
+                    "cluster {ci}: occupied {} > area {}",
+                    cl.occupied, cl.area
+                ));
+            }
+            if !cl.operating() && !cl.members.is_empty() {
+                return Err(format!(
+                    "planned cluster {ci} has {} firms",
+                    cl.members.len()
+                ));
+            }
+            for (k, &q) in cl.q.iter().enumerate() {
+                if !(0.0..=1.0).contains(&q) {
+                    return Err(format!("cluster {ci}: q[{k}] = {q} outside [0,1]"));
+                }
+            }
+            if !(0.0..=1.0).contains(&cl.z) {
+                return Err(format!("cluster {ci}: z = {} outside [0,1]", cl.z));
+            }
+            let q = super::infrastructure::quality(cl, &self.sc.infrastructure);
+            if !(0.0..=1.0).contains(&q) {
+                return Err(format!("cluster {ci}: Q = {q} outside [0,1]"));
+            }
+            if (q - cl.quality).abs() > 1e-12 {
+                return Err(format!("cluster {ci}: cached Q {} != Q {q}", cl.quality));
+            }
+            let counted: u32 = cl.sector_counts.iter().sum();
+            if counted as usize != cl.members.len() {
+                return Err(format!(
+                    "cluster {ci}: sector counts {counted} != members {}",
+                    cl.members.len()
+                ));
+            }
+        }
+        let sites = self
+            .clusters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (Site::Cluster(i as u32), &c.members))
+            .chain(
+                self.areas
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (Site::Home(i as u32), &a.members)),
+            );
+        for (site, members) in sites {
+            for (slot, &i) in members.iter().enumerate() {
+                let f = &self.firms[i as usize];
+                if !f.alive || f.site != site || f.slot as usize != slot {
+                    return Err(format!(
+                        "firm {i}: membership of {site:?} slot {slot} inconsistent"
+                    ));
+                }
+            }
+        }
+        for (i, f) in self.firms.iter().enumerate() {
+            if !f.alive {
+                if !f.partners.is_empty() {
+                    return Err(format!("dead firm {i} keeps links"));
+                }
+                continue;
+            }
+            if f.partners.len() > max_deg {
+                return Err(format!(
+                    "firm {i}: degree {} > max_degree {max_deg}",
+                    f.partners.len()
+                ));
+            }
+            for (n, &j) in f.partners.iter().enumerate() {
+                if j as usize == i || f.partners[..n].contains(&j) {
+                    return Err(format!("firm {i}: self or duplicate link to {j}"));
+                }
+                let g = &self.firms[j as usize];
+                if !g.alive || !g.partners.contains(&(i as u32)) {
+                    return Err(format!("link {i}-{j} not symmetric or partner dead"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

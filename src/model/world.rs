@@ -1,0 +1,612 @@
+//! World state (MODEL.md §2) and its initialisation (MODEL.md §5).
+//!
+//! Firms live in one flat vector indexed by id; ids are never reused, and a
+//! dead firm stays in the vector with `alive = false`. Each site (cluster or
+//! residential area) keeps the ids of its alive firms in `members`, and each
+//! firm remembers its `slot` there, so that moving or removing a firm is O(1).
+
+use rand::Rng;
+use rand_distr::{Distribution, LogNormal};
+
+use crate::config::{ClusterType, Scenario};
+use crate::rng::{Purpose, RunStreams, Stream};
+
+/// Number of infrastructure components.
+pub const K_COMPONENTS: usize = 5;
+
+/// Where a firm sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    Cluster(u32),
+    Home(u32),
+}
+
+/// One industrial cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub x: f64,
+    pub y: f64,
+    pub area: f64,
+    pub ctype: ClusterType,
+    /// `Some(t)` while planned (to open at or after step t); `None` once operating.
+    pub establish_step: Option<u32>,
+    /// Component qualities q_k.
+    pub q: [f64; K_COMPONENTS],
+    /// Outside-the-fence connection z.
+    pub z: f64,
+    /// Pipelines P_k (money committed, net of leakage).
+    pub pipe: [f64; K_COMPONENTS],
+    pub pipe_z: f64,
+    /// Distance to the centre (km).
+    pub dist_centre: f64,
+    /// Effective quality Q (CES), refreshed whenever q changes (end of the
+    /// infrastructure phase, initialisation).
+    pub quality: f64,
+    pub labor_pool: f64,
+    /// Occupied land (ha); equals the sum of the members' land.
+    pub occupied: f64,
+    /// Alive firms in the cluster.
+    pub members: Vec<u32>,
+    /// Alive firms per sector.
+    pub sector_counts: Vec<u32>,
+    /// Employment after the last growth phase.
+    pub employment: f64,
+    /// max(0, employment/L − 1) after the last growth phase.
+    pub shortage: f64,
+    /// Money allocated this step, per component and to the connection (gross).
+    pub alloc: [f64; K_COMPONENTS],
+    pub alloc_z: f64,
+    /// Developer money this step (gross), per component.
+    pub dev_alloc: [f64; K_COMPONENTS],
+}
+
+impl Cluster {
+    pub fn operating(&self) -> bool {
+        self.establish_step.is_none()
+    }
+    pub fn free_land(&self) -> f64 {
+        (self.area - self.occupied).max(0.0)
+    }
+}
+
+/// A residential area or craft village.
+#[derive(Debug, Clone)]
+pub struct Area {
+    pub x: f64,
+    pub y: f64,
+    pub population: f64,
+    pub craft_village: bool,
+    pub members: Vec<u32>,
+    pub sector_counts: Vec<u32>,
+    /// The nearest operating clusters, (distance km, cluster), nearest first,
+    /// at most `choice_set` of them; updated when a cluster opens.
+    pub nearest: Vec<(f64, u32)>,
+}
+
+/// One firm.
+#[derive(Debug, Clone)]
+pub struct Firm {
+    pub sector: u32,
+    pub site: Site,
+    /// Index of this firm in its site's `members`.
+    pub slot: u32,
+    pub home: u32,
+    /// Revenue S (billion VND a year).
+    pub size: f64,
+    pub productivity: f64,
+    pub polluting: bool,
+    pub land: f64,
+    /// Age in steps.
+    pub age: u32,
+    /// Step at which the firm entered (0 for initial firms).
+    pub born_step: u32,
+    pub partners: Vec<u32>,
+    pub relocated: bool,
+    pub alive: bool,
+}
+
+/// Cumulative and per-step counters.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub initial_firms: u64,
+    pub entries_total: u64,
+    pub exits_total: u64,
+    pub forced_total: u64,
+    // Per step (reset at the start of each step).
+    pub entries: u64,
+    pub exits: u64,
+    pub relocations: u64,
+    pub forced_closures: u64,
+    pub budget: f64,
+    pub spent: f64,
+    pub leakage: f64,
+    pub waste: f64,
+    /// Pipeline money turned into quality (completed projects).
+    pub built: f64,
+    pub tax: f64,
+}
+
+/// The whole state of one run.
+#[derive(Debug, Clone)]
+pub struct World<'a> {
+    pub sc: &'a Scenario,
+    pub streams: RunStreams,
+    /// The last completed step (0 after initialisation).
+    pub step: u32,
+    pub clusters: Vec<Cluster>,
+    pub areas: Vec<Area>,
+    pub firms: Vec<Firm>,
+    /// Money not placed in earlier steps.
+    pub carry: f64,
+    /// Tax of the last step.
+    pub last_tax: f64,
+    /// Pools set aside by the budget phase for later phases of the step.
+    pub training_pool: f64,
+    pub subsidy_pool: f64,
+    /// Cumulative population weights of residential areas (for home draws).
+    pub pop_cdf: Vec<f64>,
+    /// Cumulative entry-rate weights of sectors (for initial firm sectors).
+    pub sector_cdf: Vec<f64>,
+    pub counters: Counters,
+}
+
+/// Sample an index from a cumulative weight vector (last element = total).
+pub fn sample_cdf(cdf: &[f64], rng: &mut Stream) -> usize {
+    let total = *cdf.last().unwrap_or(&0.0);
+    if total <= 0.0 {
+        return rng.random_range(0..cdf.len().max(1));
+    }
+    let u = rng.random::<f64>() * total;
+    cdf.partition_point(|&c| c <= u).min(cdf.len() - 1)
+}
+
+pub fn cumulative(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    let mut acc = 0.0;
+    weights
+        .into_iter()
+        .map(|w| {
+            acc += w.max(0.0);
+            acc
+        })
+        .collect()
+}
+
+/// A point uniform in the disc of radius `r` around the origin.
+fn point_in_disc(r: f64, rng: &mut Stream) -> (f64, f64) {
+    let rho = r * rng.random::<f64>().sqrt();
+    let theta = std::f64::consts::TAU * rng.random::<f64>();
+    (rho * theta.cos(), rho * theta.sin())
+}
+
+/// `n` areas ~ LogNormal(0, σ) scaled to `total`, each clamped to [lo, hi]
+/// (the scale is re-fitted a few times so that the clamped total is close).
+fn draw_areas(n: usize, total: f64, sigma: f64, lo: f64, hi: f64, rng: &mut Stream) -> Vec<f64> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let ln = LogNormal::new(0.0, sigma.max(0.0)).expect("sigma validated");
+    let raw: Vec<f64> = (0..n).map(|_| ln.sample(rng)).collect();
+    let sum: f64 = raw.iter().sum();
+    let mut scale = total / sum;
+    let mut out = raw.clone();
+    for _ in 0..50 {
+        out = raw.iter().map(|a| (a * scale).clamp(lo, hi)).collect();
+        let got: f64 = out.iter().sum();
+        if (got - total).abs() < 1e-6 * total.max(1.0) || got <= 0.0 {
+            break;
+        }
+        scale *= total / got;
+    }
+    out
+}
+
+fn draw_type(sc: &Scenario, rng: &mut Stream) -> ClusterType {
+    let t = &sc.clusters.type_shares;
+    let u = rng.random::<f64>() * (t.marshallian + t.complex + t.social_network);
+    if u < t.marshallian {
+        ClusterType::Marshallian
+    } else if u < t.marshallian + t.complex {
+        ClusterType::Complex
+    } else {
+        ClusterType::SocialNetwork
+    }
+}
+
+/// A new firm's draws (MODEL.md §4.3): size, productivity, polluting, land.
+pub struct Draws {
+    pub size: f64,
+    pub productivity: f64,
+    pub polluting: bool,
+    pub land: f64,
+}
+
+pub fn draw_firm(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
+    let sec = &sc.sectors[sector];
+    let e = &sc.entry;
+    let size = LogNormal::new(sec.size_median.ln(), e.size_sigma)
+        .expect("validated")
+        .sample(rng);
+    let productivity = LogNormal::new(0.0, e.productivity_sigma)
+        .expect("validated")
+        .sample(rng);
+    let polluting = rng.random::<f64>() < sec.polluting_share;
+    let land = (e.land_per_firm * (size / sec.size_median).powf(e.land_exponent))
+        .clamp(e.land_min_ha, e.land_max_ha);
+    Draws {
+        size,
+        productivity,
+        polluting,
+        land,
+    }
+}
+
+impl<'a> World<'a> {
+    /// The initial world of run `run` (MODEL.md §5), drawn from the run's Init stream.
+    pub fn new(sc: &'a Scenario, master_seed: u64, run: u64) -> Self {
+        let streams = RunStreams::new(master_seed, run);
+        let mut rng = streams.stream(Purpose::Init, 0, 0);
+        let n_sectors = sc.sectors.len();
+        let radius = sc.region.radius_km;
+
+        // Clusters.
+        let mut clusters = Vec::new();
+        let new_cluster = |x: f64, y: f64, area: f64, ctype, establish_step| Cluster {
+            x,
+            y,
+            area,
+            ctype,
+            establish_step,
+            q: [0.0; K_COMPONENTS],
+            z: 0.0,
+            pipe: [0.0; K_COMPONENTS],
+            pipe_z: 0.0,
+            dist_centre: (x * x + y * y).sqrt(),
+            quality: 0.0,
+            labor_pool: 0.0,
+            occupied: 0.0,
+            members: Vec::new(),
+            sector_counts: vec![0; n_sectors],
+            employment: 0.0,
+            shortage: 0.0,
+            alloc: [0.0; K_COMPONENTS],
+            alloc_z: 0.0,
+            dev_alloc: [0.0; K_COMPONENTS],
+        };
+        let cs = &sc.clusters;
+        if cs.explicit.is_empty() {
+            let areas = draw_areas(
+                cs.operating as usize,
+                cs.total_area_ha,
+                cs.area_sigma,
+                cs.min_area_ha,
+                cs.max_area_ha,
+                &mut rng,
+            );
+            for (i, area) in areas.into_iter().enumerate() {
+                let (x, y) = point_in_disc(radius, &mut rng);
+                let ctype = draw_type(sc, &mut rng);
+                let mut c = new_cluster(x, y, area, ctype, None);
+                let draws = if (i as u32) < cs.complete {
+                    &cs.complete_quality
+                } else {
+                    &cs.incomplete_quality
+                };
+                for (k, u) in draws.components.to_array().iter().enumerate() {
+                    c.q[k] = u.lo + (u.hi - u.lo) * rng.random::<f64>();
+                }
+                let u = draws.connection;
+                c.z = u.lo + (u.hi - u.lo) * rng.random::<f64>();
+                clusters.push(c);
+            }
+            let n_planned = cs.planned as usize;
+            let areas = draw_areas(
+                n_planned,
+                cs.planned_total_area_ha,
+                cs.area_sigma,
+                cs.min_area_ha,
+                cs.max_area_ha,
+                &mut rng,
+            );
+            for (i, area) in areas.into_iter().enumerate() {
+                let (x, y) = point_in_disc(radius, &mut rng);
+                let ctype = draw_type(sc, &mut rng);
+                let step = if n_planned <= 1 {
+                    0
+                } else {
+                    (i as f64 * cs.planned_last_step as f64 / (n_planned - 1) as f64).round() as u32
+                };
+                clusters.push(new_cluster(x, y, area, ctype, Some(step)));
+            }
+        } else {
+            for spec in &cs.explicit {
+                let mut c = new_cluster(
+                    spec.x,
+                    spec.y,
+                    spec.area_ha,
+                    spec.cluster_type,
+                    spec.establish_step,
+                );
+                c.q = spec.quality.to_array();
+                c.z = spec.connection;
+                clusters.push(c);
+            }
+        }
+        for c in clusters.iter_mut() {
+            if c.operating() {
+                c.labor_pool = cs.labor_per_ha * c.area;
+            }
+            c.quality = crate::model::infrastructure::quality(c, &sc.infrastructure);
+        }
+
+        // Residential areas.
+        let rs = &sc.residential;
+        let mut areas = Vec::new();
+        let new_area = |x, y, population, craft_village| Area {
+            x,
+            y,
+            population,
+            craft_village,
+            members: Vec::new(),
+            sector_counts: vec![0; n_sectors],
+            nearest: Vec::new(),
+        };
+        if rs.explicit.is_empty() {
+            let ln = LogNormal::new(0.0, rs.population_sigma).expect("validated");
+            for i in 0..rs.areas {
+                let (x, y) = point_in_disc(radius, &mut rng);
+                let pop = ln.sample(&mut rng);
+                areas.push(new_area(x, y, pop, i < rs.craft_villages));
+            }
+        } else {
+            for spec in &rs.explicit {
+                areas.push(new_area(
+                    spec.x,
+                    spec.y,
+                    spec.population,
+                    spec.craft_village,
+                ));
+            }
+        }
+
+        let pop_cdf = cumulative(areas.iter().map(|a| a.population));
+        let sector_cdf = cumulative(sc.sectors.iter().map(|s| s.entry_rate));
+        let mut world = World {
+            sc,
+            streams,
+            step: 0,
+            clusters,
+            areas,
+            firms: Vec::new(),
+            carry: 0.0,
+            last_tax: 0.0,
+            training_pool: 0.0,
+            subsidy_pool: 0.0,
+            pop_cdf,
+            sector_cdf,
+            counters: Counters::default(),
+        };
+        world.rebuild_nearest();
+        world.init_firms(&mut rng);
+        world.counters.initial_firms = world.firms.len() as u64;
+        world.refresh_labour();
+        world
+    }
+
+    fn init_firms(&mut self, rng: &mut Stream) {
+        let sc = self.sc;
+        let ini = &sc.initial;
+        let max_age_steps = (ini.max_age_years / sc.time.dt).floor().max(0.0) as u32;
+        let operating: Vec<u32> = (0..self.clusters.len() as u32)
+            .filter(|&c| self.clusters[c as usize].operating())
+            .collect();
+        let area_cdf = cumulative(operating.iter().map(|&c| self.clusters[c as usize].area));
+        let total = ini.firms_in_clusters as u64 + ini.firms_residential as u64;
+        for i in 0..total {
+            let sector = sample_cdf(&self.sector_cdf, rng);
+            let d = draw_firm(sc, sector, rng);
+            let home = sample_cdf(&self.pop_cdf, rng) as u32;
+            let age = rng.random_range(0..=max_age_steps);
+            let mut site = Site::Home(home);
+            if i < ini.firms_in_clusters as u64 && !operating.is_empty() {
+                // A cluster ∝ area with room under the occupancy cap; a few
+                // tries, then the first cluster with room, else stay home.
+                let fits = |c: &Cluster| c.occupied + d.land <= ini.max_occupancy * c.area + 1e-12;
+                let mut chosen = None;
+                for _ in 0..20 {
+                    let c = operating[sample_cdf(&area_cdf, rng)];
+                    if fits(&self.clusters[c as usize]) {
+                        chosen = Some(c);
+                        break;
+                    }
+                }
+                if chosen.is_none() {
+                    chosen = operating
+                        .iter()
+                        .copied()
+                        .find(|&c| fits(&self.clusters[c as usize]));
+                }
+                if let Some(c) = chosen {
+                    site = Site::Cluster(c);
+                }
+            }
+            self.add_firm(Firm {
+                sector: sector as u32,
+                site,
+                slot: 0,
+                home,
+                size: d.size,
+                productivity: d.productivity,
+                polluting: d.polluting,
+                land: d.land,
+                age,
+                born_step: 0,
+                partners: Vec::new(),
+                relocated: false,
+                alive: true,
+            });
+        }
+    }
+
+    /// Add a firm at its `site`; returns its id.
+    pub fn add_firm(&mut self, mut f: Firm) -> u32 {
+        let id = self.firms.len() as u32;
+        f.slot = self.attach(id, f.site, f.sector, f.land);
+        self.firms.push(f);
+        id
+    }
+
+    /// Put firm `id` into the member list of `site`; returns its slot.
+    fn attach(&mut self, id: u32, site: Site, sector: u32, land: f64) -> u32 {
+        match site {
+            Site::Cluster(c) => {
+                let c = &mut self.clusters[c as usize];
+                c.members.push(id);
+                c.sector_counts[sector as usize] += 1;
+                c.occupied += land;
+                (c.members.len() - 1) as u32
+            }
+            Site::Home(a) => {
+                let a = &mut self.areas[a as usize];
+                a.members.push(id);
+                a.sector_counts[sector as usize] += 1;
+                (a.members.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Remove firm `id` from its site's member list (O(1), swap-remove).
+    fn detach(&mut self, id: u32) {
+        let f = &self.firms[id as usize];
+        let (site, slot, sector, land) = (f.site, f.slot as usize, f.sector as usize, f.land);
+        let members = match site {
+            Site::Cluster(c) => {
+                let c = &mut self.clusters[c as usize];
+                c.sector_counts[sector] -= 1;
+                c.occupied -= land;
+                if c.members.len() == 1 {
+                    c.occupied = 0.0;
+                }
+                &mut c.members
+            }
+            Site::Home(a) => {
+                let a = &mut self.areas[a as usize];
+                a.sector_counts[sector] -= 1;
+                &mut a.members
+            }
+        };
+        members.swap_remove(slot);
+        if let Some(&moved) = members.get(slot) {
+            self.firms[moved as usize].slot = slot as u32;
+        }
+    }
+
+    /// Move firm `id` to `site`.
+    pub fn move_firm(&mut self, id: u32, site: Site) {
+        self.detach(id);
+        let f = &self.firms[id as usize];
+        let (sector, land) = (f.sector, f.land);
+        let slot = self.attach(id, site, sector, land);
+        let f = &mut self.firms[id as usize];
+        f.site = site;
+        f.slot = slot;
+    }
+
+    /// Mark firm `id` dead and remove it from its site. Its links are removed
+    /// by `drop_dead_links`, which callers run after a phase.
+    pub fn kill_firm(&mut self, id: u32) {
+        self.detach(id);
+        self.firms[id as usize].alive = false;
+    }
+
+    /// Remove links to dead firms (after a phase that killed firms), in id order.
+    pub fn drop_dead_links(&mut self, dead: &[u32]) {
+        for &d in dead {
+            let partners = std::mem::take(&mut self.firms[d as usize].partners);
+            for p in partners {
+                let pl = &mut self.firms[p as usize].partners;
+                if let Some(pos) = pl.iter().position(|&x| x == d) {
+                    pl.swap_remove(pos);
+                }
+            }
+        }
+    }
+
+    /// Rebuild every area's nearest-operating-cluster list from scratch.
+    pub fn rebuild_nearest(&mut self) {
+        let k = self.sc.entry.choice_set as usize;
+        let ops: Vec<u32> = (0..self.clusters.len() as u32)
+            .filter(|&c| self.clusters[c as usize].operating())
+            .collect();
+        for a in &mut self.areas {
+            let mut all: Vec<(f64, u32)> = ops
+                .iter()
+                .map(|&c| {
+                    let cl = &self.clusters[c as usize];
+                    (((cl.x - a.x).powi(2) + (cl.y - a.y).powi(2)).sqrt(), c)
+                })
+                .collect();
+            if all.len() > k {
+                all.select_nth_unstable_by(k, |p, q| p.partial_cmp(q).expect("finite"));
+                all.truncate(k);
+            }
+            all.sort_by(|p, q| p.partial_cmp(q).expect("finite"));
+            a.nearest = all;
+        }
+    }
+
+    /// Insert a newly opened cluster into the nearest lists (O(areas · choice_set)).
+    pub fn insert_nearest(&mut self, c: u32) {
+        let k = self.sc.entry.choice_set as usize;
+        let (cx, cy) = (self.clusters[c as usize].x, self.clusters[c as usize].y);
+        for a in &mut self.areas {
+            let d = ((cx - a.x).powi(2) + (cy - a.y).powi(2)).sqrt();
+            let entry = (d, c);
+            if a.nearest.len() < k || entry < *a.nearest.last().expect("non-empty when full") {
+                let pos = a.nearest.partition_point(|e| *e < entry);
+                a.nearest.insert(pos, entry);
+                a.nearest.truncate(k);
+            }
+        }
+    }
+
+    /// Employment and shortage of every cluster from its members' sizes.
+    pub fn refresh_labour(&mut self) {
+        let rpw = self.sc.growth.revenue_per_worker;
+        for c in &mut self.clusters {
+            let emp: f64 = c
+                .members
+                .iter()
+                .map(|&i| self.firms[i as usize].size / rpw)
+                .sum();
+            c.employment = emp;
+            c.shortage = if c.labor_pool > 0.0 {
+                (emp / c.labor_pool - 1.0).max(0.0)
+            } else {
+                0.0
+            };
+        }
+    }
+
+    /// Enforcement E(t) at the current step.
+    pub fn enforcement(&self, step: u32) -> f64 {
+        self.sc.relocation.enforcement.at(step)
+    }
+
+    /// Number of alive firms.
+    pub fn alive(&self) -> u64 {
+        self.clusters
+            .iter()
+            .map(|c| c.members.len() as u64)
+            .sum::<u64>()
+            + self
+                .areas
+                .iter()
+                .map(|a| a.members.len() as u64)
+                .sum::<u64>()
+    }
+
+    /// Stream site index of residential area `a` (clusters come first).
+    pub fn area_site(&self, a: usize) -> u32 {
+        (self.clusters.len() + a) as u32
+    }
+}

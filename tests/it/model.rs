@@ -1,0 +1,441 @@
+//! Model tests: submodels against hand-computed cases, invariants after every
+//! step over several seeds, and determinism of `simulate`.
+
+use clustersim::config::{
+    ClusterSpec, ClusterType, ComponentRule, Components, InsideRule, OutsideRule, ResidentialSpec,
+    Scenario,
+};
+use clustersim::model::world::Firm;
+use clustersim::model::{simulate, Site, World};
+
+/// A Hanoi-shaped scenario at about a tenth of the size.
+pub fn small_scenario() -> Scenario {
+    let mut s = Scenario::default();
+    s.clusters.operating = 10;
+    s.clusters.complete = 3;
+    s.clusters.total_area_ha = 200.0;
+    s.clusters.planned = 10;
+    s.clusters.planned_total_area_ha = 200.0;
+    s.residential.areas = 8;
+    s.residential.craft_villages = 2;
+    s.initial.firms_in_clusters = 150;
+    s.initial.firms_residential = 400;
+    for sec in &mut s.sectors {
+        sec.entry_rate /= 10.0;
+    }
+    s.government.budget /= 10.0;
+    s
+}
+
+fn spec(
+    x: f64,
+    area: f64,
+    ctype: ClusterType,
+    q: f64,
+    z: f64,
+    establish: Option<u32>,
+) -> ClusterSpec {
+    ClusterSpec {
+        name: String::new(),
+        x,
+        y: 0.0,
+        area_ha: area,
+        cluster_type: ctype,
+        establish_step: establish,
+        quality: Components::splat(q),
+        connection: z,
+    }
+}
+
+fn home(x: f64) -> ResidentialSpec {
+    ResidentialSpec {
+        name: String::new(),
+        x,
+        y: 0.0,
+        population: 1.0,
+        craft_village: false,
+    }
+}
+
+/// A median firm of sector 0 from home area 0 at `site`.
+fn firm(site: Site, land: f64) -> Firm {
+    Firm {
+        sector: 0,
+        site,
+        slot: 0,
+        home: 0,
+        size: 15.0,
+        productivity: 1.0,
+        polluting: false,
+        land,
+        age: 0,
+        born_step: 0,
+        partners: Vec::new(),
+        relocated: false,
+        alive: true,
+    }
+}
+
+/// A scenario with explicit sites and no initial firms.
+fn explicit(clusters: Vec<ClusterSpec>, areas: Vec<ResidentialSpec>) -> Scenario {
+    let mut s = Scenario::default();
+    s.clusters.explicit = clusters;
+    s.residential.explicit = areas;
+    s.initial.firms_in_clusters = 0;
+    s.initial.firms_residential = 0;
+    s
+}
+
+#[test]
+fn invariants_hold_after_every_step_over_seeds_and_policies() {
+    let base = small_scenario();
+    let mut strict = base.clone();
+    strict.relocation.enforcement.end = 1.0;
+    strict.relocation.forced_after_step = Some(4);
+    strict.government.shares.relocation_subsidy = 0.1;
+    strict.government.shares.training = 0.0;
+    let mut social = base.clone();
+    social.clusters.type_shares.marshallian = 0.0;
+    social.clusters.type_shares.complex = 0.5;
+    social.clusters.type_shares.social_network = 0.5;
+    social.cooperation.max_degree = 4;
+    let mut gate = base.clone();
+    gate.infrastructure.occupancy_gate = Some(0.5);
+    gate.government.outside_rule = OutsideRule::Equal;
+    gate.government.inside_rule = InsideRule::ByOccupancy;
+    gate.government.component_rule = ComponentRule::Showcase;
+    for (name, sc) in [
+        ("base", &base),
+        ("strict", &strict),
+        ("social", &social),
+        ("gate", &gate),
+    ] {
+        for seed in [1u64, 2, 3] {
+            let mut w = World::new(sc, seed, 0);
+            w.check_invariants()
+                .unwrap_or_else(|e| panic!("{name} seed {seed} step 0: {e}"));
+            for _ in 0..sc.time.steps {
+                w.step();
+                w.check_invariants()
+                    .unwrap_or_else(|e| panic!("{name} seed {seed} step {}: {e}", w.step));
+            }
+            let (r, _) = w.record();
+            assert!(r.firms > 0, "{name}: population died out");
+            if name == "strict" {
+                assert!(w.counters.forced_total + w.counters.exits_total > 0);
+            }
+            if name == "social" {
+                assert!(r.links > 0, "social: no links formed");
+                assert!(r.max_degree <= 4);
+            }
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_records_different_seed_differs() {
+    let sc = small_scenario();
+    let a = simulate(&sc, 7, 3, true);
+    let b = simulate(&sc, 7, 3, true);
+    assert_eq!(a, b);
+    let c = simulate(&sc, 7, 4, true);
+    assert_ne!(a.region, c.region);
+    let d = simulate(&sc, 8, 3, true);
+    assert_ne!(a.region, d.region);
+    assert_eq!(a.region.len(), sc.time.steps as usize + 1);
+    assert_eq!(a.clusters.len(), (sc.time.steps as usize + 1) * 20);
+}
+
+#[test]
+fn hanoi_initial_state_matches_the_study() {
+    let sc = Scenario::default();
+    let w = World::new(&sc, 2021, 0);
+    let (r, rows) = w.record();
+    assert_eq!(r.clusters_operating, 70);
+    assert_eq!(r.clusters_complete, 16);
+    assert_eq!(rows.len(), 159);
+    let area: f64 = rows.iter().filter(|c| c.operating).map(|c| c.area_ha).sum();
+    assert!((area - 1400.0).abs() < 1.0, "operating area {area}");
+    assert!(rows.iter().all(|c| (10.0..=75.0).contains(&c.area_ha)));
+    assert_eq!(r.firms_clusters, 1100, "every initial cluster firm fits");
+    assert_eq!(r.firms_residential, 3000);
+    let occ: f64 = rows
+        .iter()
+        .filter(|c| c.operating)
+        .map(|c| c.occupancy * c.area_ha)
+        .sum::<f64>()
+        / area;
+    assert!((0.6..=0.8).contains(&occ), "initial occupancy {occ}");
+}
+
+#[test]
+fn money_in_equals_spending_leakage_waste_and_carry() {
+    let mut sc = small_scenario();
+    sc.accounts.developer_reinvest = 0.0;
+    sc.government.shares.outside = 0.3;
+    sc.government.shares.inside = 0.7;
+    sc.government.shares.training = 0.0;
+    let mut w = World::new(&sc, 5, 0);
+    for step in 1..=12u32 {
+        let pipes = |w: &World| -> f64 {
+            w.clusters
+                .iter()
+                .map(|c| c.pipe.iter().sum::<f64>() + c.pipe_z)
+                .sum()
+        };
+        let carry_in = w.carry;
+        let before = pipes(&w);
+        w.counters = Default::default();
+        w.budget((step - 1) as f64 * 0.25);
+        let b = w.counters.budget;
+        assert!(b > carry_in);
+        // Budget = placed + carry.
+        assert!((b - (w.counters.spent + w.carry)).abs() < 1e-9 * b);
+        w.infrastructure();
+        let c = &w.counters;
+        assert!((c.leakage - 0.3 * c.spent).abs() < 1e-9 * b.max(1.0));
+        // What entered the pipelines = built + waste + pipeline change.
+        let net_in = c.spent - c.leakage;
+        let lhs = net_in + before;
+        let rhs = c.built + c.waste + pipes(&w);
+        assert!(
+            (lhs - rhs).abs() < 1e-9 * lhs.max(1.0),
+            "step {step}: {lhs} vs {rhs}"
+        );
+        // So money in = built + leakage + waste + Δpipelines + carry.
+        w.step += 1;
+    }
+}
+
+fn inside_only(rule: InsideRule, comp: ComponentRule) -> Scenario {
+    let mut sc = explicit(
+        vec![
+            spec(1.0, 10.0, ClusterType::Marshallian, 0.2, 0.6, None),
+            spec(2.0, 30.0, ClusterType::Marshallian, 0.5, 0.6, None),
+        ],
+        vec![home(0.0)],
+    );
+    sc.government.shares.outside = 0.0;
+    sc.government.shares.inside = 1.0;
+    sc.government.shares.training = 0.0;
+    sc.government.budget = 4.0; // 1 per step: far below any need.
+    sc.government.inside_rule = rule;
+    sc.government.component_rule = comp;
+    sc
+}
+
+fn cluster_money(w: &World, c: usize) -> f64 {
+    w.clusters[c].alloc.iter().sum()
+}
+
+#[test]
+fn inside_rules_split_as_specified() {
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // Equal.
+    let sc = inside_only(InsideRule::Equal, ComponentRule::Fixed);
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    assert!(close(cluster_money(&w, 0), 0.5) && close(cluster_money(&w, 1), 0.5));
+    // ByArea: 10 : 30.
+    let sc = inside_only(InsideRule::ByArea, ComponentRule::Fixed);
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    assert!(close(cluster_money(&w, 0), 0.25) && close(cluster_money(&w, 1), 0.75));
+    // WorstFirst: ∝ (1 − Q)·area with Q = q for equal components.
+    let sc = inside_only(InsideRule::WorstFirst, ComponentRule::Fixed);
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    let (a, b) = (0.8 * 10.0, 0.5 * 30.0);
+    assert!(close(cluster_money(&w, 0), a / (a + b)));
+    // ByOccupancy: ∝ occupied land; put one firm in cluster 1 only.
+    let sc = inside_only(InsideRule::ByOccupancy, ComponentRule::Fixed);
+    let mut w = World::new(&sc, 1, 0);
+    assert!(w.firms.is_empty());
+    w.add_firm(firm(Site::Cluster(1), 1.0));
+    w.budget(0.0);
+    assert!(close(cluster_money(&w, 0), 0.0) && close(cluster_money(&w, 1), 1.0));
+}
+
+#[test]
+fn component_rules_split_as_specified() {
+    let w_k = [0.25, 0.25, 0.2, 0.15, 0.15];
+    // Fixed ∝ w_k.
+    let sc = inside_only(InsideRule::Equal, ComponentRule::Fixed);
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    for k in 0..5 {
+        assert!((w.clusters[0].alloc[k] - 0.5 * w_k[k]).abs() < 1e-12);
+    }
+    // Showcase: roads and green only, ∝ w.
+    let sc = inside_only(InsideRule::Equal, ComponentRule::Showcase);
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    let a = w.clusters[0].alloc;
+    assert!(a[1] == 0.0 && a[2] == 0.0 && a[3] == 0.0);
+    assert!((a[0] - 0.5 * 0.25 / 0.4).abs() < 1e-12 && (a[4] - 0.5 * 0.15 / 0.4).abs() < 1e-12);
+    // Balanced ∝ w_k (1 − q_k)²: make wastewater the worst component.
+    let mut sc = inside_only(InsideRule::Equal, ComponentRule::Balanced);
+    sc.clusters.explicit[0].quality.wastewater = 0.0;
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    let a = w.clusters[0].alloc;
+    let weights: Vec<f64> = (0..5)
+        .map(|k| w_k[k] * if k == 2 { 1.0 } else { 0.64 })
+        .collect();
+    let total: f64 = weights.iter().sum();
+    for k in 0..5 {
+        assert!((a[k] - 0.5 * weights[k] / total).abs() < 1e-12, "k {k}");
+    }
+    assert!(a[2] > a[0]);
+}
+
+#[test]
+fn outside_rules_split_as_specified() {
+    let mut sc = explicit(
+        vec![
+            spec(5.0, 20.0, ClusterType::Marshallian, 0.5, 0.9, None),
+            spec(10.0, 20.0, ClusterType::Marshallian, 0.0, 0.0, Some(8)),
+            spec(20.0, 20.0, ClusterType::Marshallian, 0.0, 0.0, Some(2)),
+        ],
+        vec![home(0.0)],
+    );
+    sc.government.shares.outside = 1.0;
+    sc.government.shares.inside = 0.0;
+    sc.government.shares.training = 0.0;
+    sc.government.budget = 200.0; // 50 per step.
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    // PlannedFirst: the planned cluster due first (index 2) to z = 0.75 first.
+    let p = &sc.infrastructure;
+    let x2 = 0.4 * (1.0 + 3.0 * 20.0 / 30.0);
+    let need2 = 20.0 * x2 * (1.0f64 / 0.25).ln() / 0.7;
+    assert!(
+        (w.clusters[2].alloc_z - need2).abs() < 1e-9,
+        "{}",
+        w.clusters[2].alloc_z
+    );
+    assert!((w.clusters[1].alloc_z - (50.0 - need2)).abs() < 1e-9);
+    assert_eq!(w.clusters[0].alloc_z, 0.0);
+    let _ = p;
+    // Equal: equal shares over clusters with z < 1.
+    sc.government.outside_rule = OutsideRule::Equal;
+    sc.government.budget = 4.0;
+    let mut w = World::new(&sc, 1, 0);
+    w.budget(0.0);
+    for c in 0..3 {
+        assert!((w.clusters[c].alloc_z - 1.0 / 3.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn logit_choice_picks_a_dominant_cluster_almost_always() {
+    let mut sc = explicit(
+        vec![
+            spec(1.0, 75.0, ClusterType::Marshallian, 1.0, 1.0, None),
+            spec(1.0, 75.0, ClusterType::Marshallian, 0.01, 0.0, None),
+        ],
+        vec![home(0.0)],
+    );
+    sc.entry.utility.residential = -5.0;
+    sc.entry.utility.quality = 10.0;
+    for s in &mut sc.sectors {
+        s.entry_rate = 200.0;
+        s.size_median = 1.0;
+    }
+    sc.entry.land_per_firm = 0.01;
+    sc.entry.land_min_ha = 0.01;
+    let mut w = World::new(&sc, 3, 0);
+    w.entry(1, 0.0);
+    let n = w.firms.len();
+    assert!(n > 200, "{n} entrants");
+    let in_best = w.clusters[0].members.len();
+    assert!(in_best as f64 >= 0.99 * n as f64, "{in_best} of {n}");
+}
+
+fn max_degree_after(ctype: ClusterType, seed: u64) -> usize {
+    let mut sc = explicit(
+        vec![spec(1.0, 75.0, ctype, 0.8, 0.8, None)],
+        vec![home(0.0)],
+    );
+    sc.relatedness = vec![vec![1.0; 6]; 6];
+    sc.cooperation.link_decay = 0.0;
+    sc.cooperation.link_rate = 1.0;
+    let mut w = World::new(&sc, seed, 0);
+    for _ in 0..300 {
+        w.add_firm(firm(Site::Cluster(0), 0.01));
+    }
+    w.counters.initial_firms = w.firms.len() as u64;
+    for step in 1..=20 {
+        w.cooperation(step);
+    }
+    w.check_invariants().unwrap();
+    w.firms.iter().map(|f| f.partners.len()).max().unwrap()
+}
+
+#[test]
+fn preferential_attachment_makes_bigger_hubs_than_uniform() {
+    for seed in [1, 2, 3] {
+        let pa = max_degree_after(ClusterType::Complex, seed);
+        let uni = max_degree_after(ClusterType::Marshallian, seed);
+        assert!(
+            pa > uni + 5,
+            "seed {seed}: complex max degree {pa} vs marshallian {uni}"
+        );
+    }
+}
+
+#[test]
+fn forced_relocation_closes_firms_when_no_land_is_free() {
+    // One cluster too small for any firm (land ≥ 0.2 ha > 0.1 ha).
+    let mut sc = explicit(
+        vec![spec(1.0, 0.1, ClusterType::Marshallian, 0.9, 0.9, None)],
+        vec![home(0.0)],
+    );
+    sc.initial.firms_residential = 200;
+    for s in &mut sc.sectors {
+        s.polluting_share = 1.0;
+    }
+    sc.relocation.forced_after_step = Some(0);
+    sc.relocation.force_rate = 1000.0;
+    let mut w = World::new(&sc, 9, 0);
+    assert_eq!(w.areas[0].members.len(), 200);
+    w.relocation(1);
+    assert_eq!(w.counters.relocations, 0);
+    assert_eq!(w.counters.forced_closures, 200);
+    assert!(w.areas[0].members.is_empty());
+    w.check_invariants().unwrap();
+
+    // With land free, the same firms are moved instead of closed.
+    sc.clusters.explicit[0].area_ha = 1000.0;
+    let mut w = World::new(&sc, 9, 0);
+    w.relocation(1);
+    assert_eq!(w.counters.forced_closures, 0);
+    assert_eq!(w.counters.relocations, 200);
+    assert!(w
+        .firms
+        .iter()
+        .all(|f| f.relocated && f.site == Site::Cluster(0)));
+    w.check_invariants().unwrap();
+}
+
+#[test]
+fn establish_waits_for_connection_and_occupancy_gate() {
+    let mut sc = explicit(
+        vec![
+            spec(1.0, 20.0, ClusterType::Marshallian, 0.5, 0.6, None),
+            spec(2.0, 20.0, ClusterType::Marshallian, 0.0, 0.4, Some(1)),
+            spec(3.0, 20.0, ClusterType::Marshallian, 0.0, 0.6, Some(1)),
+        ],
+        vec![home(0.0)],
+    );
+    let mut w = World::new(&sc, 1, 0);
+    w.establish(1);
+    assert!(!w.clusters[1].operating(), "z below z_min keeps it planned");
+    assert!(w.clusters[2].operating());
+    assert!(w.areas[0].nearest.iter().any(|&(_, c)| c == 2));
+    // A gate at 0.5 with an empty operating cluster keeps everything planned.
+    sc.infrastructure.occupancy_gate = Some(0.5);
+    let mut w = World::new(&sc, 1, 0);
+    w.establish(1);
+    assert!(!w.clusters[2].operating());
+}
