@@ -148,7 +148,6 @@ impl LocalCluster {
         let mut cmd = Command::new(program);
         cmd.env("PATH", path_with_sbin())
             .env("SLURM_CONF", &self.conf)
-            .env("CLUSTERSIM", BIN)
             .current_dir(self.work());
         cmd
     }
@@ -170,10 +169,10 @@ impl LocalCluster {
         all
     }
 
-    /// Submit with `sbatch --wait` and panic with the job logs unless it succeeded.
-    fn sbatch_wait(&self, args: &[&str]) -> Output {
-        let out = self
-            .command("sbatch")
+    /// Submit with `sbatch --wait`, with `clustersim` as the binary the job runs.
+    fn sbatch_wait_raw(&self, clustersim: &Path, args: &[&str]) -> Output {
+        self.command("sbatch")
+            .env("CLUSTERSIM", clustersim)
             .arg("--wait")
             .arg(format!(
                 "--output={}/logs/%x-%A_%a.out",
@@ -181,7 +180,12 @@ impl LocalCluster {
             ))
             .args(args)
             .output()
-            .expect("run sbatch");
+            .expect("run sbatch")
+    }
+
+    /// Submit with `sbatch --wait` and panic with the job logs unless it succeeded.
+    fn sbatch_wait(&self, args: &[&str]) -> Output {
+        let out = self.sbatch_wait_raw(Path::new(BIN), args);
         assert!(
             out.status.success(),
             "sbatch {args:?} failed:\n{}\njob logs:\n{}",
@@ -294,19 +298,57 @@ fn job_array_union_equals_single_process_job() {
     let script = array_script();
     let script = script.to_str().expect("a UTF-8 path");
 
-    // The array: one task per shard, the id list passed on with --ids.
-    cluster.sbatch_wait(&[
-        &format!("--array={IDS}"),
-        "--cpus-per-task=1",
-        "--job-name=array",
-        script,
-        "--ids",
-        IDS,
-        &config,
-        sharded.to_str().unwrap(),
-        &runs,
-        SEED,
-    ]);
+    // The array: one task per shard, the id list passed on with --ids. The
+    // task of shard 1 (id 3) fails at once, as a crashed or killed task would:
+    // `sbatch --wait` reports it, and `summarize` names the shard.
+    let failing = cluster.work().join("clustersim-failing-shard-1");
+    std::fs::write(
+        &failing,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *' --shard 1/{SHARDS} '*) echo 'simulated failure' >&2; exit 3;; esac\nexec {BIN} \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let array_args = |array: &str| -> Vec<String> {
+        [
+            &format!("--array={array}"),
+            "--cpus-per-task=1",
+            "--job-name=array",
+            script,
+            "--ids",
+            IDS,
+            &config,
+            sharded.to_str().unwrap(),
+            &runs,
+            SEED,
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let args = array_args(IDS);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cluster.sbatch_wait_raw(&failing, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "sbatch --wait gives the failed task's exit code:\n{}\n{}",
+        text(&out),
+        cluster.job_logs()
+    );
+    let out = summarize(&sharded);
+    let said = text(&out);
+    assert!(
+        said.contains("missing") && said.contains(&format!("1/{SHARDS}")),
+        "summarize should name the failed shard 1/{SHARDS}:\n{said}"
+    );
+
+    // Rerun only the failed task (id 3): --ids keeps it shard 1 of 4.
+    let args = array_args("3");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cluster.sbatch_wait(&args);
+
     // The same runs and seed as one process (the script outside an array).
     cluster.sbatch_wait(&[
         "--cpus-per-task=2",
@@ -324,6 +366,12 @@ fn job_array_union_equals_single_process_job() {
             "task {id} should be shard {place}/{SHARDS}:\n{logs}"
         );
     }
+    assert_eq!(
+        logs.matches(&format!("task id 3 is shard 1/{SHARDS}"))
+            .count(),
+        2,
+        "task 3 ran twice:\n{logs}"
+    );
     assert!(logs.contains("one process, all runs, 2 threads"), "{logs}");
 
     // Every shard wrote its manifest and its part of every table.
@@ -371,11 +419,9 @@ fn job_array_union_equals_single_process_job() {
 
     // summarize reads every part and finds nothing missing.
     let out = summarize(&sharded);
-    assert!(
-        out.status.success(),
-        "summarize over all shards:\n{}",
-        text(&out)
-    );
+    let said = text(&out);
+    assert!(out.status.success(), "summarize over all shards:\n{said}");
+    assert!(!said.contains("missing"), "nothing is missing:\n{said}");
 
     // A shard whose files are gone (a failed or lost task) is named.
     let broken = cluster.work().join("broken");
@@ -389,7 +435,7 @@ fn job_array_union_equals_single_process_job() {
     let out = summarize(&broken);
     let said = text(&out);
     assert!(
-        said.contains(&lost) || said.contains(&format!("2/{SHARDS}")),
+        said.contains("missing") && (said.contains(&lost) || said.contains(&format!("2/{SHARDS}"))),
         "summarize should name the missing shard {lost}:\n{said}"
     );
 
