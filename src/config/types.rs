@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Scenario {
     /// A base config this one inherits from, as a path relative to this file.
-    /// Resolved (and cleared) by the loader.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Resolved (and cleared) by the loader. Written `base: "hanoi.ron"`
+    /// (`Some("hanoi.ron")` is accepted too).
+    #[serde(skip_serializing_if = "Option::is_none", with = "base_path")]
     pub base: Option<String>,
     /// A short human description of the scenario.
     pub description: String,
@@ -156,9 +157,10 @@ pub fn hanoi_relatedness() -> Vec<Vec<f64>> {
     r
 }
 
-/// A uniform draw U(lo, hi).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A uniform draw U(lo, hi). (`Default` is U(0, 0); it only fills fields a
+/// config leaves out, which inheritance then takes from the base.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Uniform {
     pub lo: f64,
     pub hi: f64,
@@ -172,8 +174,13 @@ impl Uniform {
 
 /// One value per infrastructure component, in the order
 /// roads, utilities, wastewater, fire_safety, green.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// `#[serde(default)]` lets a config set one component and inherit the
+/// others from its base (`weights: (roads: 0.3, green: 0.1)`); in a file
+/// without a base, a component left out is `T::default()` (zero), which
+/// validation rejects where zero is not allowed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Components<T> {
     pub roads: T,
     pub utilities: T,
@@ -558,7 +565,7 @@ impl Default for Utility {
             rent: 2.0,
             distance: 0.5,
             labor: 0.2,
-            residential: 1.5,
+            residential: 6.0,
             enforcement: 2.0,
         }
     }
@@ -586,10 +593,10 @@ pub struct Entry {
 impl Default for Entry {
     fn default() -> Self {
         Self {
-            size_sigma: 1.0,
+            size_sigma: 2.0,
             productivity_sigma: 0.3,
-            land_per_firm: 0.8,
-            land_exponent: 0.5,
+            land_per_firm: 0.7,
+            land_exponent: 0.3,
             land_min_ha: 0.2,
             land_max_ha: 5.0,
             choice_set: 30,
@@ -686,15 +693,15 @@ impl Default for Growth {
     fn default() -> Self {
         Self {
             sigma0: 0.35,
-            beta: 0.17,
+            beta: 0.2,
             effects: GrowthEffects::default(),
             quality_reference: 0.5,
             revenue_per_worker: 1.0,
             labor_growth: 0.02,
-            exit_hazard: 0.3,
+            exit_hazard: 0.25,
             exit_size_exponent: 0.3,
             exit_age_exponent: 0.5,
-            exit_size: 0.5,
+            exit_size: 0.3,
         }
     }
 }
@@ -725,7 +732,11 @@ impl Ramp {
     /// to `end` at `to_step` when from = to.
     pub fn at(&self, step: u32) -> f64 {
         if self.to_step <= self.from_step {
-            return if step >= self.to_step { self.end } else { self.start };
+            return if step >= self.to_step {
+                self.end
+            } else {
+                self.start
+            };
         }
         let f = (step as f64 - self.from_step as f64) / (self.to_step - self.from_step) as f64;
         self.start + (self.end - self.start) * f.clamp(0.0, 1.0)
@@ -804,7 +815,8 @@ pub struct Initial {
     pub firms_residential: u32,
     /// Initial ages are uniform over [0, this] years.
     pub max_age_years: f64,
-    /// Initial firms fill at most this share of each cluster's land.
+    /// Initial firms fill at most this share of each cluster's land (a cap;
+    /// the Hanoi draw fills about 70% of cluster land on average).
     pub max_occupancy: f64,
 }
 
@@ -814,7 +826,7 @@ impl Default for Initial {
             firms_in_clusters: 1100,
             firms_residential: 3000,
             max_age_years: 20.0,
-            max_occupancy: 0.7,
+            max_occupancy: 0.8,
         }
     }
 }
@@ -864,5 +876,43 @@ impl Scenario {
         s.government.budget *= k;
         s.region.radius_km *= k.sqrt();
         s
+    }
+}
+
+/// Serde for `Scenario::base`: a plain string in RON (`base: "hanoi.ron"`),
+/// also accepting `Some("…")`, `None` and `()`.
+mod base_path {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Serializer;
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(path) => s.serialize_str(path),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        struct PathVisitor;
+        impl<'de> Visitor<'de> for PathVisitor {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a path string such as \"hanoi.ron\"")
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_str(self)
+            }
+        }
+        d.deserialize_any(PathVisitor)
     }
 }

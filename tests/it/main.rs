@@ -1,1 +1,3 @@
 mod slurm;
+mod cli;
+mod config;
