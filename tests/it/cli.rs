@@ -102,6 +102,10 @@ fn run_with_a_bad_config_exits_2_without_panicking() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("government.shares"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // With no subcommand, `clustersim CONFIG` is `clustersim run CONFIG`.
+    let out = clustersim(&[bad_file.to_str().unwrap(), "--runs", "1", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("government.shares"));
     let out = clustersim(&["run", "no/such/config.ron"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no/such/config.ron"));

@@ -203,6 +203,16 @@ fn nested_structs_merge_field_by_field() {
 }
 
 #[test]
+fn base_may_be_written_with_some() {
+    let dir = scratch(&[
+        ("base.ron", "(government: (leakage: 0.2))"),
+        ("child.ron", "(base: Some(\"base.ron\"), time: (steps: 20), clusters: (planned_last_step: 20), relocation: (enforcement: (to_step: 20)))"),
+    ]);
+    let s = config::load(dir.path().join("child.ron")).unwrap();
+    assert_eq!((s.government.leakage, s.time.steps), (0.2, 20));
+}
+
+#[test]
 fn lists_replace_the_base_list() {
     let dir = scratch(&[(
         "child.ron",
