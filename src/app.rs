@@ -32,6 +32,14 @@ where
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            if err
+                .downcast_ref::<crate::experiment::Interrupted>()
+                .is_some()
+            {
+                // Ctrl-C: finished batches are kept; the message says how to resume.
+                eprintln!("{err}");
+                return ExitCode::from(130);
+            }
             eprintln!("error: {err}");
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");

@@ -9,4 +9,5 @@ pub mod config;
 pub mod experiment;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod rng;

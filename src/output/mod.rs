@@ -1,6 +1,12 @@
-//! Output: polars → Parquet, manifest, atomic writes (placeholder).
+//! Output: the tables as polars frames (`tables`), the directory layout of
+//! part files and manifests (`layout`), atomic Parquet and text writes with
+//! provenance metadata (`parquet`), the manifest (`manifest`), and reading a
+//! directory back (`summarize`). `docs/outputs.md` is the user-facing contract.
 
-/// `clustersim summarize`.
-pub fn summarize_command(args: &crate::cli::SummarizeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("summarize is not implemented yet: {}", args.dir.display())
-}
+pub mod layout;
+pub mod manifest;
+pub mod parquet;
+pub mod summarize;
+pub mod tables;
+
+pub use summarize::summarize_command;

@@ -1,0 +1,302 @@
+//! The file layout of an output directory: shards, batches and the names of
+//! their part files and manifests (see `docs/outputs.md`).
+//!
+//! A job is shard I of N (0 of 1 when not sharded). The shard owns the runs
+//! r < runs with r mod N = I, in increasing order; they are cut into batches of
+//! `batch` runs, and batch b of table T is the file
+//! `T-part-IIII-of-NNNN-bBBBBB.parquet`. Names sort in shard then run order,
+//! and `T*.parquet` globs every part of table T. A file under such a name is
+//! always complete: it is written to a hidden `.…tmp` name and renamed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::tables::Table;
+
+/// One shard of a job: the runs r with r mod `count` = `index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// Why a shard specification was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ShardError {
+    #[error("--shard {0:?}: expected I/N with integers 0 <= I < N (e.g. 3/8)")]
+    Syntax(String),
+    #[error("{var}={value:?}: expected a non-negative integer")]
+    Env { var: &'static str, value: String },
+    #[error(
+        "SLURM_ARRAY_TASK_ID={id} gives shard index {index}, not below SLURM_ARRAY_TASK_COUNT={count} \
+         (index = (ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP)"
+    )]
+    EnvRange { id: u32, index: u32, count: u32 },
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// Parse `I/N` with 0 <= I < N.
+    pub fn parse(text: &str) -> Result<Shard, ShardError> {
+        let err = || ShardError::Syntax(text.to_string());
+        let (i, n) = text.split_once('/').ok_or_else(err)?;
+        let index: u32 = i.trim().parse().map_err(|_| err())?;
+        let count: u32 = n.trim().parse().map_err(|_| err())?;
+        if count == 0 || index >= count {
+            return Err(err());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The shard from a Slurm job array, when `SLURM_ARRAY_TASK_ID` and
+    /// `SLURM_ARRAY_TASK_COUNT` are both set. Task ids need not start at 0:
+    /// the index is (ID − MIN) / STEP, with `SLURM_ARRAY_TASK_MIN` (default 0)
+    /// and `SLURM_ARRAY_TASK_STEP` (default 1).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Option<Shard>, ShardError> {
+        let num = |var: &'static str| -> Result<Option<u32>, ShardError> {
+            match get(var) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ShardError::Env { var, value: v }),
+            }
+        };
+        let (Some(id), Some(count)) = (num("SLURM_ARRAY_TASK_ID")?, num("SLURM_ARRAY_TASK_COUNT")?)
+        else {
+            return Ok(None);
+        };
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let step = num("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+        let index = id.saturating_sub(min) / step;
+        if count == 0 || index >= count || id < min {
+            return Err(ShardError::EnvRange { id, index, count });
+        }
+        Ok(Some(Shard { index, count }))
+    }
+
+    /// The runs of this shard among `runs` runs, in increasing order.
+    pub fn runs(&self, runs: u32) -> impl Iterator<Item = u32> + Clone {
+        (self.index..runs).step_by(self.count as usize)
+    }
+
+    /// How many runs of `runs` belong to this shard.
+    pub fn run_count(&self, runs: u32) -> u32 {
+        if self.index >= runs {
+            0
+        } else {
+            (runs - self.index).div_ceil(self.count)
+        }
+    }
+
+    /// The `-part-IIII-of-NNNN` tag of this shard's files.
+    pub fn tag(&self) -> String {
+        format!("part-{:04}-of-{:04}", self.index, self.count)
+    }
+}
+
+/// Which runs batch `b` of `shard` holds, with `batch` runs per batch.
+pub fn batch_runs(shard: Shard, runs: u32, batch: usize, b: usize) -> Vec<u32> {
+    shard.runs(runs).skip(b * batch).take(batch).collect()
+}
+
+/// How many batches the shard has.
+pub fn batch_count(shard: Shard, runs: u32, batch: usize) -> usize {
+    (shard.run_count(runs) as usize).div_ceil(batch.max(1))
+}
+
+/// The final file name of batch `b` of `table` in `shard`.
+pub fn part_file_name(table: Table, shard: Shard, b: usize) -> String {
+    format!("{}-{}-b{:05}.parquet", table.name(), shard.tag(), b)
+}
+
+/// The manifest of a shard: `manifest.json` when the job is not sharded,
+/// else `manifest-part-IIII-of-NNNN.json`. `manifest*.json` globs them all.
+pub fn manifest_file_name(shard: Shard) -> String {
+    if shard.count == 1 {
+        "manifest.json".to_string()
+    } else {
+        format!("manifest-{}.json", shard.tag())
+    }
+}
+
+/// The shard of a manifest file name written by [`manifest_file_name`].
+pub fn parse_manifest_file_name(name: &str) -> Option<Shard> {
+    if name == "manifest.json" {
+        return Some(Shard::default());
+    }
+    let rest = name.strip_prefix("manifest-part-")?.strip_suffix(".json")?;
+    let (index, count) = rest.split_once("-of-")?;
+    let shard = Shard {
+        index: index.parse().ok()?,
+        count: count.parse().ok()?,
+    };
+    (shard.count > 0 && shard.index < shard.count).then_some(shard)
+}
+
+/// The hidden temporary name a file is written to before its rename.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// A part file found in a directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PartFile {
+    pub table: Table,
+    pub shard: Shard,
+    pub batch: usize,
+    pub path: PathBuf,
+}
+
+/// Parse a part file name written by [`part_file_name`].
+pub fn parse_part_file_name(name: &str) -> Option<(Table, Shard, usize)> {
+    let stem = name.strip_suffix(".parquet")?;
+    let (table, rest) = stem.split_once("-part-")?;
+    let table = Table::from_name(table)?;
+    let (index, rest) = rest.split_once("-of-")?;
+    let (count, b) = rest.split_once("-b")?;
+    let shard = Shard {
+        index: index.parse().ok()?,
+        count: count.parse().ok()?,
+    };
+    if shard.count == 0 || shard.index >= shard.count {
+        return None;
+    }
+    Some((table, shard, b.parse().ok()?))
+}
+
+/// Every part file in `dir`, sorted by table, shard and batch.
+pub fn list_parts(dir: &Path) -> std::io::Result<Vec<PartFile>> {
+    let mut parts = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some((table, shard, batch)) = parse_part_file_name(name) {
+            parts.push(PartFile {
+                table,
+                shard,
+                batch,
+                path: entry.path(),
+            });
+        }
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+/// Every manifest in `dir` (`manifest.json`, `manifest-part-*.json`), sorted by name.
+pub fn list_manifests(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if parse_manifest_file_name(name).is_some() {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parse_accepts_i_of_n_and_refuses_the_rest() {
+        assert_eq!(Shard::parse("3/8"), Ok(Shard { index: 3, count: 8 }));
+        for bad in ["8/8", "1/0", "x/2", "2", "-1/3", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shard_runs_partition_all_runs() {
+        let mut all: Vec<u32> = (0..4)
+            .flat_map(|i| Shard { index: i, count: 4 }.runs(10))
+            .collect();
+        all.sort();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        assert_eq!(
+            Shard { index: 2, count: 4 }.runs(10).collect::<Vec<_>>(),
+            vec![2, 6]
+        );
+        assert_eq!(Shard { index: 2, count: 4 }.run_count(10), 2);
+        assert_eq!(Shard { index: 5, count: 8 }.run_count(3), 0);
+    }
+
+    #[test]
+    fn batches_cut_the_shard_runs_in_order() {
+        let s = Shard { index: 1, count: 3 };
+        assert_eq!(batch_count(s, 20, 3), 3);
+        assert_eq!(batch_runs(s, 20, 3, 0), vec![1, 4, 7]);
+        assert_eq!(batch_runs(s, 20, 3, 2), vec![19]);
+    }
+
+    #[test]
+    fn part_names_round_trip_and_sort() {
+        let s = Shard { index: 3, count: 8 };
+        let name = part_file_name(Table::Clusters, s, 12);
+        assert_eq!(name, "clusters-part-0003-of-0008-b00012.parquet");
+        assert_eq!(parse_part_file_name(&name), Some((Table::Clusters, s, 12)));
+        assert_eq!(parse_part_file_name("region.parquet"), None);
+        assert_eq!(parse_manifest_file_name(&manifest_file_name(s)), Some(s));
+        assert_eq!(
+            parse_manifest_file_name("manifest.json"),
+            Some(Shard::default())
+        );
+        assert!(part_file_name(Table::Region, s, 9) < part_file_name(Table::Region, s, 10));
+    }
+
+    #[test]
+    fn slurm_env_gives_the_shard() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(Shard::from_env(env(&[])), Ok(None));
+        assert_eq!(
+            Shard::from_env(env(&[
+                ("SLURM_ARRAY_TASK_ID", "2"),
+                ("SLURM_ARRAY_TASK_COUNT", "4")
+            ])),
+            Ok(Some(Shard { index: 2, count: 4 }))
+        );
+        assert_eq!(
+            Shard::from_env(env(&[
+                ("SLURM_ARRAY_TASK_ID", "4"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "1")
+            ])),
+            Ok(Some(Shard { index: 3, count: 4 }))
+        );
+        assert!(Shard::from_env(env(&[
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4")
+        ]))
+        .is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! The manifest of a shard (`manifest.json`, or `manifest-part-IIII-of-NNNN.json`
+//! when sharded): what was run, by which build, from which config, and what
+//! was written. It is written when the job starts (`status: "running"`), and
+//! rewritten when it ends (`"complete"`) or is interrupted (`"interrupted"`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::layout::Shard;
+
+/// The manifest format tag; bump it when a field changes meaning.
+pub const FORMAT: &str = "clustersim-output/1";
+
+/// The state of a shard's job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Running,
+    Interrupted,
+    Complete,
+}
+
+/// A shard in the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl From<Shard> for ShardInfo {
+    fn from(s: Shard) -> Self {
+        ShardInfo {
+            index: s.index,
+            count: s.count,
+        }
+    }
+}
+
+impl From<ShardInfo> for Shard {
+    fn from(s: ShardInfo) -> Self {
+        Shard {
+            index: s.index,
+            count: s.count,
+        }
+    }
+}
+
+/// One shard's manifest. Field names are part of the output contract
+/// (`docs/outputs.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub status: Status,
+    pub clustersim_version: String,
+    /// `git rev-parse HEAD` of the build, when it was built from a checkout.
+    pub git_commit: Option<String>,
+    /// The job's name (the output directory's default stem).
+    pub name: String,
+    /// The full command line, as given.
+    pub command_line: Vec<String>,
+    /// SHA-256 (hex) of `config_ron`.
+    pub config_sha256: String,
+    /// The resolved scenario, as RON text: running it again reproduces the data.
+    pub config_ron: String,
+    /// The master seed.
+    pub seed: u64,
+    /// Runs of the whole job (all shards).
+    pub runs: u32,
+    pub shard: ShardInfo,
+    /// Runs this shard owns (r < runs with r mod count = index).
+    pub runs_in_shard: u32,
+    /// Runs per batch (part file).
+    pub batch: usize,
+    /// Batches of this shard.
+    pub batches: usize,
+    /// Batches complete on disk when the manifest was written.
+    pub batches_done: usize,
+    /// Whether `firms` part files are written.
+    pub keep_firms: bool,
+    /// Constant columns added to every table (e.g. a sweep's `point`).
+    pub extra: Vec<(String, f64)>,
+    /// Worker threads used (the data does not depend on it).
+    pub threads: usize,
+    /// RFC 3339 times.
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub wall_seconds: Option<f64>,
+    /// Rows per table over this shard's part files.
+    pub rows: BTreeMap<String, u64>,
+    /// This shard's part files, by name, sorted.
+    pub files: Vec<String>,
+}
+
+/// A manifest that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a clustersim manifest (line {line}, column {column}: {message})")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl Manifest {
+    /// Read a manifest file.
+    pub fn read(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| ManifestError::Parse {
+            path: path.display().to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The manifest as pretty JSON.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a manifest serialises");
+        s.push('\n');
+        s
+    }
+}
+
+/// SHA-256 of `text`, lower-case hex.
+pub fn sha256_hex(text: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The git commit this binary was built from, if the build knew it.
+pub fn git_commit() -> Option<String> {
+    option_env!("CLUSTERSIM_GIT_COMMIT")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_abc_is_the_known_digest() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

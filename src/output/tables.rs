@@ -1,0 +1,450 @@
+//! The four output tables as polars `DataFrame`s, built from a batch of
+//! `RunRecord`s. Column names, order and types here are the public contract
+//! documented in `docs/outputs.md`; change them only together with that file.
+//!
+//! Integer identifiers and indices (`run`, `step`, `cluster`, `sector`, `site`,
+//! `age`, `degree`) are `Int32`, counts and the firm id `Int64`, the master seed
+//! `UInt64`, money and other quantities `Float64`, flags `Boolean` and labels
+//! `String`. Every table starts with the caller's constant `extra` columns
+//! (for example a sweep's `point`), then `run`.
+
+use polars::prelude::*;
+
+use crate::model::{RegionRow, RunRecord};
+
+/// One output table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Table {
+    Region,
+    Clusters,
+    Runs,
+    Firms,
+}
+
+impl Table {
+    /// Every table, in the order they are written and reported.
+    pub const ALL: [Table; 4] = [Table::Region, Table::Clusters, Table::Runs, Table::Firms];
+
+    /// The table's file stem (`region` for `region.parquet` and its parts).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Region => "region",
+            Table::Clusters => "clusters",
+            Table::Runs => "runs",
+            Table::Firms => "firms",
+        }
+    }
+
+    /// The table named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// One finished run: its index and what it produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub run: u32,
+    pub record: RunRecord,
+}
+
+/// The region columns summarised per run in `runs.parquet` as `final_<col>`
+/// (value at the last step) and `mean_<col>` (mean over steps 0..=steps).
+pub const RUN_SUMMARY_COLUMNS: [&str; 16] = [
+    "firms",
+    "firms_clusters",
+    "firms_residential",
+    "polluting_residential",
+    "employment",
+    "revenue",
+    "tax",
+    "leakage",
+    "waste",
+    "clusters_operating",
+    "clusters_complete",
+    "mean_quality",
+    "links",
+    "max_degree",
+    "pollution_residential",
+    "pollution_untreated",
+];
+
+/// The value of region column `name` in `row` as a float (for summaries).
+fn region_value(row: &RegionRow, name: &str) -> f64 {
+    match name {
+        "firms" => row.firms as f64,
+        "firms_clusters" => row.firms_clusters as f64,
+        "firms_residential" => row.firms_residential as f64,
+        "polluting_residential" => row.polluting_residential as f64,
+        "employment" => row.employment,
+        "revenue" => row.revenue,
+        "tax" => row.tax,
+        "leakage" => row.leakage,
+        "waste" => row.waste,
+        "clusters_operating" => row.clusters_operating as f64,
+        "clusters_complete" => row.clusters_complete as f64,
+        "mean_quality" => row.mean_quality,
+        "links" => row.links as f64,
+        "max_degree" => row.max_degree as f64,
+        "pollution_residential" => row.pollution_residential,
+        "pollution_untreated" => row.pollution_untreated,
+        other => unreachable!("unknown summary column {other}"),
+    }
+}
+
+/// Prefix `columns` with the constant `extra` columns, each `height` long.
+fn with_extra(
+    extra: &[(String, f64)],
+    height: usize,
+    columns: Vec<Column>,
+) -> PolarsResult<DataFrame> {
+    let mut all: Vec<Column> = extra
+        .iter()
+        .map(|(name, v)| Column::new(name.as_str().into(), vec![*v; height]))
+        .collect();
+    all.extend(columns);
+    DataFrame::new(height, all)
+}
+
+fn i32s(v: impl Iterator<Item = u32>) -> Vec<i32> {
+    v.map(|x| i32::try_from(x).unwrap_or(i32::MAX)).collect()
+}
+
+fn i64s(v: impl Iterator<Item = u64>) -> Vec<i64> {
+    v.map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect()
+}
+
+/// `region`: one row per run and step, ordered by run then step.
+pub fn region_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+    let rows: Vec<(u32, &RegionRow)> = batch
+        .iter()
+        .flat_map(|o| o.record.region.iter().map(move |r| (o.run, r)))
+        .collect();
+    let f = |g: fn(&RegionRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
+    let c = |g: fn(&RegionRow) -> u64| i64s(rows.iter().map(|(_, r)| g(r)));
+    let columns = vec![
+        Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
+        Column::new("step".into(), i32s(rows.iter().map(|(_, r)| r.step))),
+        Column::new("year".into(), f(|r| r.year)),
+        Column::new("firms".into(), c(|r| r.firms)),
+        Column::new("firms_clusters".into(), c(|r| r.firms_clusters)),
+        Column::new("firms_residential".into(), c(|r| r.firms_residential)),
+        Column::new(
+            "polluting_residential".into(),
+            c(|r| r.polluting_residential),
+        ),
+        Column::new("entries".into(), c(|r| r.entries)),
+        Column::new("exits".into(), c(|r| r.exits)),
+        Column::new("relocations".into(), c(|r| r.relocations)),
+        Column::new("forced_closures".into(), c(|r| r.forced_closures)),
+        Column::new("employment".into(), f(|r| r.employment)),
+        Column::new("revenue".into(), f(|r| r.revenue)),
+        Column::new("tax".into(), f(|r| r.tax)),
+        Column::new("budget".into(), f(|r| r.budget)),
+        Column::new("spent".into(), f(|r| r.spent)),
+        Column::new("leakage".into(), f(|r| r.leakage)),
+        Column::new("waste".into(), f(|r| r.waste)),
+        Column::new("clusters_operating".into(), c(|r| r.clusters_operating)),
+        Column::new("clusters_complete".into(), c(|r| r.clusters_complete)),
+        Column::new("mean_quality".into(), f(|r| r.mean_quality)),
+        Column::new("links".into(), c(|r| r.links)),
+        Column::new("max_degree".into(), c(|r| r.max_degree)),
+        Column::new(
+            "pollution_residential".into(),
+            f(|r| r.pollution_residential),
+        ),
+        Column::new("pollution_untreated".into(), f(|r| r.pollution_untreated)),
+    ];
+    with_extra(extra, rows.len(), columns)
+}
+
+/// `clusters`: one row per run, step and cluster, in that order.
+pub fn clusters_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+    use crate::model::ClusterRow;
+    let rows: Vec<(u32, &ClusterRow)> = batch
+        .iter()
+        .flat_map(|o| o.record.clusters.iter().map(move |r| (o.run, r)))
+        .collect();
+    let f = |g: &dyn Fn(&ClusterRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
+    let b = |g: fn(&ClusterRow) -> bool| rows.iter().map(|(_, r)| g(r)).collect::<Vec<bool>>();
+    let status: Vec<&str> = rows
+        .iter()
+        .map(|(_, r)| if r.operating { "operating" } else { "planned" })
+        .collect();
+    let columns = vec![
+        Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
+        Column::new("step".into(), i32s(rows.iter().map(|(_, r)| r.step))),
+        Column::new("cluster".into(), i32s(rows.iter().map(|(_, r)| r.cluster))),
+        Column::new("status".into(), status),
+        Column::new("area_ha".into(), f(&|r| r.area_ha)),
+        Column::new("occupancy".into(), f(&|r| r.occupancy)),
+        Column::new("firms".into(), i64s(rows.iter().map(|(_, r)| r.firms))),
+        Column::new("employment".into(), f(&|r| r.employment)),
+        Column::new("revenue".into(), f(&|r| r.revenue)),
+        Column::new("q_roads".into(), f(&|r| r.q[0])),
+        Column::new("q_utilities".into(), f(&|r| r.q[1])),
+        Column::new("q_wastewater".into(), f(&|r| r.q[2])),
+        Column::new("q_fire_safety".into(), f(&|r| r.q[3])),
+        Column::new("q_green".into(), f(&|r| r.q[4])),
+        Column::new("connection".into(), f(&|r| r.connection)),
+        Column::new("quality".into(), f(&|r| r.quality)),
+        Column::new("complete".into(), b(|r| r.complete)),
+        Column::new("investment".into(), f(&|r| r.investment)),
+        Column::new("links".into(), i64s(rows.iter().map(|(_, r)| r.links))),
+        Column::new("labor_pool".into(), f(&|r| r.labor_pool)),
+        Column::new("shortage".into(), f(&|r| r.shortage)),
+    ];
+    with_extra(extra, rows.len(), columns)
+}
+
+/// `runs`: one row per run: `run`, `seed`, `steps`, `firm_steps` (Σ over
+/// steps 1..=steps of firms alive), then `final_<c>` and `mean_<c>` for each
+/// of [`RUN_SUMMARY_COLUMNS`].
+pub fn runs_frame(
+    batch: &[RunOutput],
+    seed: u64,
+    extra: &[(String, f64)],
+) -> PolarsResult<DataFrame> {
+    let n = batch.len();
+    let mut columns = vec![
+        Column::new("run".into(), i32s(batch.iter().map(|o| o.run))),
+        Column::new("seed".into(), vec![seed; n]),
+        Column::new(
+            "steps".into(),
+            i32s(
+                batch
+                    .iter()
+                    .map(|o| o.record.region.last().map_or(0, |r| r.step)),
+            ),
+        ),
+        Column::new(
+            "firm_steps".into(),
+            i64s(
+                batch
+                    .iter()
+                    .map(|o| o.record.region.iter().skip(1).map(|r| r.firms).sum()),
+            ),
+        ),
+    ];
+    for name in RUN_SUMMARY_COLUMNS {
+        let finals: Vec<f64> = batch
+            .iter()
+            .map(|o| {
+                o.record
+                    .region
+                    .last()
+                    .map_or(f64::NAN, |r| region_value(r, name))
+            })
+            .collect();
+        let means: Vec<f64> = batch
+            .iter()
+            .map(|o| {
+                let rows = &o.record.region;
+                if rows.is_empty() {
+                    f64::NAN
+                } else {
+                    rows.iter().map(|r| region_value(r, name)).sum::<f64>() / rows.len() as f64
+                }
+            })
+            .collect();
+        columns.push(Column::new(format!("final_{name}").into(), finals));
+        columns.push(Column::new(format!("mean_{name}").into(), means));
+    }
+    with_extra(extra, n, columns)
+}
+
+/// `firms`: the final snapshot, one row per run and alive firm, by run then firm.
+pub fn firms_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+    use crate::model::FirmRow;
+    let rows: Vec<(u32, &FirmRow)> = batch
+        .iter()
+        .flat_map(|o| o.record.firms.iter().map(move |r| (o.run, r)))
+        .collect();
+    let kind: Vec<&str> = rows
+        .iter()
+        .map(|(_, r)| {
+            if r.in_cluster {
+                "cluster"
+            } else {
+                "residential"
+            }
+        })
+        .collect();
+    let columns = vec![
+        Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
+        Column::new("firm".into(), i64s(rows.iter().map(|(_, r)| r.firm))),
+        Column::new("sector".into(), i32s(rows.iter().map(|(_, r)| r.sector))),
+        Column::new("site_kind".into(), kind),
+        Column::new("site".into(), i32s(rows.iter().map(|(_, r)| r.site))),
+        Column::new(
+            "size".into(),
+            rows.iter().map(|(_, r)| r.size).collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "productivity".into(),
+            rows.iter()
+                .map(|(_, r)| r.productivity)
+                .collect::<Vec<f64>>(),
+        ),
+        Column::new(
+            "polluting".into(),
+            rows.iter().map(|(_, r)| r.polluting).collect::<Vec<bool>>(),
+        ),
+        Column::new("age".into(), i32s(rows.iter().map(|(_, r)| r.age))),
+        Column::new("degree".into(), i32s(rows.iter().map(|(_, r)| r.degree))),
+        Column::new(
+            "relocated".into(),
+            rows.iter().map(|(_, r)| r.relocated).collect::<Vec<bool>>(),
+        ),
+    ];
+    with_extra(extra, rows.len(), columns)
+}
+
+/// The frame of `table` for `batch`.
+pub fn frame(
+    table: Table,
+    batch: &[RunOutput],
+    seed: u64,
+    extra: &[(String, f64)],
+) -> PolarsResult<DataFrame> {
+    match table {
+        Table::Region => region_frame(batch, extra),
+        Table::Clusters => clusters_frame(batch, extra),
+        Table::Runs => runs_frame(batch, seed, extra),
+        Table::Firms => firms_frame(batch, extra),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClusterRow, FirmRow};
+
+    fn batch() -> Vec<RunOutput> {
+        (0..2u32)
+            .map(|run| {
+                let mut record = RunRecord::default();
+                for step in 0..3u32 {
+                    record.region.push(RegionRow {
+                        step,
+                        firms: 10 + u64::from(step) + u64::from(run),
+                        mean_quality: 0.5,
+                        ..Default::default()
+                    });
+                    for cluster in 0..2u32 {
+                        record.clusters.push(ClusterRow {
+                            step,
+                            cluster,
+                            operating: cluster == 0,
+                            q: [0.1, 0.2, 0.3, 0.4, 0.5],
+                            ..Default::default()
+                        });
+                    }
+                }
+                record.firms.push(FirmRow {
+                    firm: 7,
+                    in_cluster: true,
+                    ..Default::default()
+                });
+                RunOutput {
+                    run: run * 3,
+                    record,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn region_rows_are_ordered_by_run_then_step_with_extra_first() {
+        let df = region_frame(&batch(), &[("point".into(), 3.0)]).unwrap();
+        assert_eq!(df.height(), 6);
+        assert_eq!(df.get_column_names()[0].as_str(), "point");
+        assert_eq!(df.get_column_names()[1].as_str(), "run");
+        let run: Vec<i32> = df
+            .column("run")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(run, vec![0, 0, 0, 3, 3, 3]);
+        let firms: Vec<i64> = df
+            .column("firms")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(firms, vec![10, 11, 12, 11, 12, 13]);
+    }
+
+    #[test]
+    fn clusters_split_q_components_and_label_status() {
+        let df = clusters_frame(&batch(), &[]).unwrap();
+        assert_eq!(df.height(), 12);
+        assert_eq!(df.width(), 21);
+        let s = df
+            .column("status")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(1)
+            .unwrap()
+            .to_string();
+        assert_eq!(s, "planned");
+        let q = df
+            .column("q_fire_safety")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(q, 0.4);
+    }
+
+    #[test]
+    fn runs_summarise_final_and_mean() {
+        let df = runs_frame(&batch(), 99, &[]).unwrap();
+        assert_eq!(df.height(), 2);
+        let fin = df
+            .column("final_firms")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(1)
+            .unwrap();
+        let mean = df
+            .column("mean_firms")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(1)
+            .unwrap();
+        assert_eq!(fin, 13.0);
+        assert_eq!(mean, 12.0);
+        let fs = df
+            .column("firm_steps")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .get(0)
+            .unwrap();
+        assert_eq!(fs, 11 + 12);
+        assert_eq!(df.column("seed").unwrap().u64().unwrap().get(0), Some(99));
+    }
+
+    #[test]
+    fn firms_label_site_kind() {
+        let df = firms_frame(&batch(), &[]).unwrap();
+        assert_eq!(df.height(), 2);
+        let k = df
+            .column("site_kind")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .to_string();
+        assert_eq!(k, "cluster");
+    }
+}
