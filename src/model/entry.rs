@@ -153,6 +153,7 @@ impl World<'_> {
                     land: d.land,
                     age: 0,
                     born_step: step,
+                    died_step: u32::MAX,
                     partners: Vec::new(),
                     relocated: false,
                     alive: true,

@@ -100,6 +100,8 @@ pub struct Firm {
     pub age: u32,
     /// Step at which the firm entered (0 for initial firms).
     pub born_step: u32,
+    /// Step in which the firm exited or was closed (`u32::MAX` while alive).
+    pub died_step: u32,
     pub partners: Vec<u32>,
     pub relocated: bool,
     pub alive: bool,
@@ -440,6 +442,7 @@ impl<'a> World<'a> {
                 land: d.land,
                 age,
                 born_step: 0,
+                died_step: u32::MAX,
                 partners: Vec::new(),
                 relocated: false,
                 alive: true,
@@ -515,7 +518,9 @@ impl<'a> World<'a> {
     /// by `drop_dead_links`, which callers run after a phase.
     pub fn kill_firm(&mut self, id: u32) {
         self.detach(id);
-        self.firms[id as usize].alive = false;
+        let f = &mut self.firms[id as usize];
+        f.alive = false;
+        f.died_step = self.step + 1;
     }
 
     /// Remove links to dead firms (after a phase that killed firms), in id order.

@@ -70,6 +70,7 @@ fn firm(site: Site, land: f64) -> Firm {
         land,
         age: 0,
         born_step: 0,
+        died_step: u32::MAX,
         partners: Vec::new(),
         relocated: false,
         alive: true,
