@@ -99,6 +99,15 @@ print_logs() {
     done
 }
 
+# The EXIT trap of `up`: on failure, show the logs and stop what was started.
+on_failed_up() {
+    local rc=$?
+    if [[ $rc -ne 0 ]]; then
+        print_logs
+        cmd_down
+    fi
+}
+
 cmd_up() {
     local tool
     for tool in munged mungekey slurmctld slurmd scontrol sinfo sbatch; do
@@ -111,7 +120,7 @@ cmd_up() {
     fi
 
     # From here on, any failure stops what was started.
-    trap 'rc=$?; if [[ $rc -ne 0 ]]; then print_logs; cmd_down; fi' EXIT
+    trap on_failed_up EXIT
 
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
