@@ -63,5 +63,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Run(args)) => crate::experiment::run_command(&args),
         Some(Command::Validate(args)) => crate::config::validate_command(&args),
         Some(Command::Summarize(args)) => crate::output::summarize_command(&args),
+        Some(Command::Plot(args)) => crate::plot::plot_command(&args),
     }
 }

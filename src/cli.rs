@@ -28,6 +28,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print mean and 95% interval of key metrics at the last step of an output directory.
     Summarize(SummarizeArgs),
+    /// Draw PNG and SVG charts of an output directory (run or comparison).
+    Plot(PlotArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -84,4 +86,19 @@ pub struct ValidateArgs {
 pub struct SummarizeArgs {
     /// An output directory written by `clustersim run` (all part files are read).
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// An output directory of `clustersim run` (region*.parquet) or `clustersim compare` (comparison.parquet).
+    pub dir: PathBuf,
+    /// Where to write the charts. Default: DIR/plots.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Step shown on the map. Default: the last step.
+    #[arg(long)]
+    pub step: Option<u32>,
+    /// Run shown on the map. Default: the smallest run index.
+    #[arg(long)]
+    pub run: Option<u32>,
 }

@@ -5,9 +5,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod experiment;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod progress;
 pub mod rng;
+pub mod stats;

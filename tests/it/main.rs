@@ -1,3 +1,4 @@
 mod slurm;
 mod cli;
 mod config;
+mod plot;
