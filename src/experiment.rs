@@ -166,10 +166,9 @@ fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
-/// The resolved scenario as RON text.
+/// The resolved scenario as RON text (what the manifest stores and hashes).
 pub fn scenario_ron(scenario: &Scenario) -> String {
-    ron::ser::to_string_pretty(scenario, ron::ser::PrettyConfig::default())
-        .expect("a scenario serialises to RON")
+    crate::config::to_ron_pretty(scenario)
 }
 
 /// `clustersim run` (and `clustersim` with no subcommand).
