@@ -1,1 +1,72 @@
-fn main(){}
+//! Benchmarks of the Monte Carlo job (issue 4): Hanoi baseline runs × 40 steps
+//! with every Parquet table written, on 1 and 2 worker threads, and one run of
+//! the model alone (firm-steps per second). Kept short by default; set
+//! `CLUSTERSIM_BENCH_RUNS` for more runs per iteration. The 1,000-run wall
+//! time and peak memory are measured on the binary with `/usr/bin/time -v`
+//! (see docs/outputs.md).
+
+use std::time::Duration;
+
+use clustersim::experiment::{self, JobSpec};
+use clustersim::output::layout::Shard;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+fn job(out: &std::path::Path, runs: u32, threads: usize) -> JobSpec {
+    let scenario = clustersim::config::embedded_default();
+    JobSpec {
+        scenario_ron: experiment::scenario_ron(&scenario),
+        seed: scenario.monte_carlo.seed,
+        scenario,
+        name: "hanoi".into(),
+        out_dir: out.to_path_buf(),
+        runs,
+        threads: Some(threads),
+        shard: Shard::default(),
+        keep_firms: false,
+        force: true,
+        resume: false,
+        batch: 64,
+        quiet: true,
+        extra: Vec::new(),
+        command_line: vec!["bench".into()],
+    }
+}
+
+fn hanoi_job(c: &mut Criterion) {
+    let runs: u32 = std::env::var("CLUSTERSIM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut g = c.benchmark_group("hanoi_job_parquet");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(u64::from(runs)));
+    for threads in [1usize, 2] {
+        g.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
+            let spec = job(&dir.path().join(format!("t{t}")), runs, t);
+            b.iter(|| experiment::run_job(&spec).expect("the job runs"));
+        });
+    }
+    g.finish();
+}
+
+fn hanoi_simulate(c: &mut Criterion) {
+    let scenario = clustersim::config::embedded_default();
+    let seed = scenario.monte_carlo.seed;
+    let rec = clustersim::model::simulate(&scenario, seed, 0, false);
+    let firm_steps: u64 = rec.region.iter().skip(1).map(|r| r.firms).sum();
+    let mut g = c.benchmark_group("hanoi_simulate_one_run");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(firm_steps));
+    g.bench_function("firm_steps", |b| {
+        b.iter(|| clustersim::model::simulate(&scenario, seed, 0, false))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, hanoi_job, hanoi_simulate);
+criterion_main!(benches);
