@@ -29,6 +29,8 @@ pub struct Check {
 /// Everything the P1–P3, P7 and P8 statistics need from one baseline run.
 #[derive(Debug, Clone, Default)]
 pub struct RunFacts {
+    /// Final sizes of alive firms (revenue, billion VND a year).
+    pub sizes: Vec<f64>,
     /// Hill estimate of the top-10% tail of final firm sizes.
     pub hill: f64,
     /// Annual log growth rates with the log size at the start of the year,
@@ -142,8 +144,8 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
             facts.occupancy_10y = occ.iter().sum::<f64>() / occ.len().max(1) as f64;
         }
     }
-    let sizes: Vec<f64> = w.firms.iter().filter(|f| f.alive).map(|f| f.size).collect();
-    facts.hill = hill(&sizes, 0.1);
+    facts.sizes = w.firms.iter().filter(|f| f.alive).map(|f| f.size).collect();
+    facts.hill = hill(&facts.sizes, 0.1);
     for f in w.firms.iter().filter(|f| f.alive) {
         if let Site::Cluster(c) = f.site {
             facts
@@ -196,13 +198,29 @@ fn check(id: &str, pattern: &str, source: &str, band: String, value: String, pas
     }
 }
 
+/// The facts of runs 0..runs of `scenario` (in parallel, in run order).
+pub fn baseline_facts(scenario: &Scenario, seed: u64, runs: u64) -> Vec<RunFacts> {
+    (0..runs)
+        .into_par_iter()
+        .map(|r| run_facts(scenario, seed, r))
+        .collect()
+}
+
 /// Run every check of P1–P8 on `scenario` with `runs` runs from `seed`.
 pub fn validate_model(scenario: &Scenario, seed: u64, runs: u64) -> Vec<Check> {
     let runs = runs.max(2);
-    let facts: Vec<RunFacts> = (0..runs)
-        .into_par_iter()
-        .map(|r| run_facts(scenario, seed, r))
-        .collect();
+    let facts = baseline_facts(scenario, seed, runs);
+    validate_with_facts(scenario, seed, runs, &facts)
+}
+
+/// The checks of P1–P8 given the baseline `facts` (from
+/// `baseline_facts(scenario, seed, runs)`); the policy variants are run here.
+pub fn validate_with_facts(
+    scenario: &Scenario,
+    seed: u64,
+    runs: u64,
+    facts: &[RunFacts],
+) -> Vec<Check> {
     let mut out = Vec::new();
 
     // P1: tail exponent of firm sizes.
@@ -435,14 +453,27 @@ pub fn validate_model_command(args: &crate::cli::ValidateModelArgs) -> anyhow::R
     }
     let pool = builder.build().context("starting the worker threads")?;
     let started = std::time::Instant::now();
-    let checks = pool.install(|| validate_model(&scenario, args.seed, args.runs));
+    let runs = args.runs.max(2);
+    let (facts, checks) = pool.install(|| {
+        let facts = baseline_facts(&scenario, args.seed, runs);
+        let checks = validate_with_facts(&scenario, args.seed, runs, &facts);
+        (facts, checks)
+    });
     print!("{}", format_table(&checks));
     println!(
         "{} runs per variant, seed {}, {:.1} s",
-        args.runs.max(2),
+        runs,
         args.seed,
         started.elapsed().as_secs_f64()
     );
+    // The charts are drawn whether or not every check passes: they show why.
+    if let Some(dir) = &args.plot {
+        let written = crate::plot::validation::plot_validation(&facts, dir, 1.0)
+            .with_context(|| format!("writing the validation charts into {}", dir.display()))?;
+        for p in &written {
+            println!("{}", p.display());
+        }
+    }
     let failed: Vec<&str> = checks
         .iter()
         .filter(|c| !c.pass)

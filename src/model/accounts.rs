@@ -2,7 +2,7 @@
 //! training (MODEL.md §4.7).
 
 use super::budget::split_components;
-use super::world::{World, K_COMPONENTS};
+use super::world::World;
 use crate::config::ComponentRule;
 
 impl World<'_> {
@@ -32,10 +32,10 @@ impl World<'_> {
             let (split, _kept_by_developer) =
                 split_components(ComponentRule::Fixed, c, sc, dev_leak, money);
             let c = &mut self.clusters[i];
-            for k in 0..K_COMPONENTS {
-                c.dev_alloc[k] = split[k];
-                c.pipe[k] += (1.0 - dev_leak) * split[k];
-                self.counters.leakage += dev_leak * split[k];
+            c.dev_alloc = split;
+            for (pipe, s) in c.pipe.iter_mut().zip(split) {
+                *pipe += (1.0 - dev_leak) * s;
+                self.counters.leakage += dev_leak * s;
             }
         }
 

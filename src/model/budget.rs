@@ -213,8 +213,8 @@ impl World<'_> {
         for (&i, a) in ids.iter().zip(alloc) {
             let (split, rest) = split_components(rule, &self.clusters[i], sc, leak, a);
             let c = &mut self.clusters[i];
-            for k in 0..K_COMPONENTS {
-                c.alloc[k] += split[k];
+            for (a, s) in c.alloc.iter_mut().zip(split) {
+                *a += s;
             }
             left += rest;
         }

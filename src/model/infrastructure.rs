@@ -110,17 +110,13 @@ impl World<'_> {
         let cost = p.cost_per_ha.to_array();
         let mut total = Flow::default();
         for c in &mut self.clusters {
-            for k in 0..K_COMPONENTS {
-                let f = advance(
-                    &mut c.q[k],
-                    &mut c.pipe[k],
-                    c.alloc[k],
-                    leak,
-                    c.area,
-                    cost[k],
-                    p,
-                    dt,
-                );
+            let area = c.area;
+            let parts =
+                c.q.iter_mut()
+                    .zip(c.pipe.iter_mut())
+                    .zip(c.alloc.iter().zip(&cost));
+            for ((q, pipe), (&gross, &x)) in parts {
+                let f = advance(q, pipe, gross, leak, area, x, p, dt);
                 total.leakage += f.leakage;
                 total.waste += f.waste;
                 total.built += f.built;
