@@ -63,7 +63,7 @@ pub struct JobSpec {
     pub resume: bool,
     /// Runs per batch (part file); bounds memory.
     pub batch: usize,
-    /// No progress bar and no summary on stdout.
+    /// No progress bar and no notes on stderr.
     pub quiet: bool,
     /// Constant `Float64` columns put first in every table (e.g. `("point", 3.0)`).
     pub extra: Vec<(String, f64)>,
@@ -176,9 +176,7 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     let spec = spec_from_args(args, std::env::args().collect(), |k| std::env::var(k).ok())?;
     install_ctrl_c();
     let report = run_job(&spec)?;
-    if !spec.quiet {
-        print!("{}", job_summary(&report)?);
-    }
+    print!("{}", job_summary(&report)?);
     Ok(())
 }
 
