@@ -64,5 +64,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Validate(args)) => crate::config::validate_command(&args),
         Some(Command::Summarize(args)) => crate::output::summarize_command(&args),
         Some(Command::Plot(args)) => crate::plot::plot_command(&args),
+        Some(Command::Compare(args)) => crate::compare::compare_command(&args),
     }
 }

@@ -30,6 +30,8 @@ pub enum Command {
     Summarize(SummarizeArgs),
     /// Draw PNG and SVG charts of an output directory (run or comparison).
     Plot(PlotArgs),
+    /// Run several scenarios with common random numbers and compare them with the first.
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -101,4 +103,38 @@ pub struct PlotArgs {
     /// Run shown on the map. Default: the smallest run index.
     #[arg(long)]
     pub run: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Scenario files (RON); the first is the base the others are compared with.
+    #[arg(required = true, num_args = 2..)]
+    pub configs: Vec<PathBuf>,
+    /// Runs per scenario (at least 2). Default: the first config's `monte_carlo.runs`.
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Master seed, the same for every scenario. Default: the first config's `monte_carlo.seed`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory. Default: outputs/<name>.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Name of the comparison. Default: the config file stems joined by `_vs_`.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite existing scenario outputs.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Complete interrupted scenario outputs.
+    #[arg(long)]
+    pub resume: bool,
+    /// Also draw the comparison chart and each scenario's charts into <out>/plots.
+    #[arg(long)]
+    pub plot: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

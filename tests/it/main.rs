@@ -6,3 +6,4 @@ mod golden;
 mod montecarlo;
 mod readers;
 mod resume;
+mod compare;
