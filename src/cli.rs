@@ -32,6 +32,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Run several scenarios with common random numbers and compare them with the first.
     Compare(CompareArgs),
+    /// Check a scenario against the stylised facts P1–P8 (MODEL.md §1) and print the table.
+    ValidateModel(ValidateModelArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -88,6 +90,25 @@ pub struct ValidateArgs {
 pub struct SummarizeArgs {
     /// An output directory written by `clustersim run` (all part files are read).
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateModelArgs {
+    /// Scenario file (RON). Default: the embedded Hanoi baseline.
+    pub config: Option<PathBuf>,
+    /// Runs per scenario variant (the policy checks run 7 variants).
+    #[arg(long, default_value_t = 10)]
+    pub runs: u64,
+    /// Master seed.
+    #[arg(long, default_value_t = 2021)]
+    pub seed: u64,
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also draw the charts of the baseline facts (firm-size CCDF, growth
+    /// rates, growth spread by size, degrees) as PNG and SVG into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,7 @@ pub mod data;
 pub mod distribution;
 pub mod map;
 pub mod timeseries;
+pub mod validation;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

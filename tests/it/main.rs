@@ -2,6 +2,7 @@ mod slurm;
 mod cli;
 mod config;
 mod plot;
+mod plot_validation;
 mod golden;
 mod montecarlo;
 mod readers;
