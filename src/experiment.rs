@@ -403,6 +403,12 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
                 .with_context(|| format!("--force: cannot remove {}", path.display()))?;
         }
     }
+    if spec.resume || spec.force {
+        for path in layout::stale_temp_files(dir, shard)? {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
     let total_batches = done.len();
     let reused = done.iter().filter(|d| **d).count();
     let todo: Vec<usize> = (0..total_batches).filter(|b| !done[*b]).collect();

@@ -156,6 +156,31 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
+/// Temporary files left in `dir` by an interrupted writer of `shard` (a
+/// killed process cannot remove them); `--resume` and `--force` delete them.
+pub fn stale_temp_files(dir: &Path, shard: Shard) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let Some((final_name, _pid)) = inner.rsplit_once('.') else {
+            continue;
+        };
+        let owner = parse_part_file_name(final_name)
+            .map(|(_, s, _)| s)
+            .or_else(|| parse_manifest_file_name(final_name));
+        if owner == Some(shard) {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// A part file found in a directory.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PartFile {
@@ -265,6 +290,25 @@ mod tests {
             Some(Shard::default())
         );
         assert!(part_file_name(Table::Region, s, 9) < part_file_name(Table::Region, s, 10));
+    }
+
+    #[test]
+    fn stale_temp_files_of_the_shard_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Shard { index: 1, count: 2 };
+        let mine = temp_path(&dir.path().join(part_file_name(Table::Region, s, 3)));
+        let other = temp_path(&dir.path().join(part_file_name(
+            Table::Region,
+            Shard { index: 0, count: 2 },
+            3,
+        )));
+        let manifest = temp_path(&dir.path().join(manifest_file_name(s)));
+        for p in [&mine, &other, &manifest] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let mut want = vec![mine, manifest];
+        want.sort();
+        assert_eq!(stale_temp_files(dir.path(), s).unwrap(), want);
     }
 
     #[test]

@@ -94,6 +94,12 @@ fn killed_job_resumes_to_the_uninterrupted_data() {
         part_bytes(&killed) == part_bytes(&whole),
         "resumed data differ"
     );
+    let leftovers: Vec<_> = std::fs::read_dir(&killed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let m = Manifest::read(&killed.join("manifest.json")).unwrap();
     assert_eq!(m.status, Status::Complete);
     assert_eq!(m.rows["runs"], 300);
