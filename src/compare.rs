@@ -284,7 +284,7 @@ pub fn compare_outcomes(
     let mut rows = Vec::new();
     for outcome in outcomes {
         let base_values = get(0, outcome)?;
-        for k in 0..scenarios.len() {
+        for (k, name) in names.iter().enumerate().take(scenarios.len()) {
             let values = get(k, outcome)?;
             let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
             let (mean, lo, hi) = match stats::mean_interval(&finite, LEVEL_95) {
@@ -303,7 +303,7 @@ pub fn compare_outcomes(
                 stats::paired_difference(&a, &b, LEVEL_95).ok()
             };
             rows.push(ComparisonRow {
-                scenario: names[k].clone(),
+                scenario: name.clone(),
                 outcome: outcome.clone(),
                 n: finite.len() as u32,
                 mean,

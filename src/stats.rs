@@ -416,17 +416,23 @@ pub fn latin_hypercube(points: usize, dims: usize, seed: u64) -> Vec<Vec<f64>> {
     h.update(b"clustersim/lhs");
     h.update(seed.to_le_bytes());
     let mut rng = ChaCha8Rng::from_seed(h.finalize().into());
-    let mut design = vec![vec![0.0; dims]; points];
     let k = points as f64;
-    for d in 0..dims {
-        let mut strata: Vec<usize> = (0..points).collect();
-        strata.shuffle(&mut rng);
-        for (p, s) in strata.into_iter().enumerate() {
-            let u: f64 = rng.random();
-            design[p][d] = (s as f64 + u) / k;
-        }
-    }
-    design
+    let columns: Vec<Vec<f64>> = (0..dims)
+        .map(|_| {
+            let mut strata: Vec<usize> = (0..points).collect();
+            strata.shuffle(&mut rng);
+            strata
+                .into_iter()
+                .map(|s| {
+                    let u: f64 = rng.random();
+                    (s as f64 + u) / k
+                })
+                .collect()
+        })
+        .collect();
+    (0..points)
+        .map(|p| columns.iter().map(|c| c[p]).collect())
+        .collect()
 }
 
 #[cfg(test)]

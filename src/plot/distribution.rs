@@ -68,9 +68,13 @@ impl FinalDistribution {
             .filter(|s| s.is_finite())
             .fold(0.0, f64::max);
         let (mut quality, mut occupancy) = (Vec::new(), Vec::new());
-        for i in 0..t.len {
-            if step[i] == last && t.s("status")[i] == "operating" {
-                let (q, o) = (t.f("quality")[i], t.f("occupancy")[i]);
+        let rows = step
+            .iter()
+            .zip(t.s("status"))
+            .zip(t.f("quality").iter().zip(t.f("occupancy")));
+        for ((s, status), (q, o)) in rows {
+            if *s == last && status == "operating" {
+                let (q, o) = (*q, *o);
                 if q.is_finite() {
                     quality.push(q);
                 }

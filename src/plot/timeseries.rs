@@ -231,10 +231,12 @@ mod tests {
 
     #[test]
     fn bands_are_mean_and_quantiles_per_step() {
-        let mut t = data::Table::default();
+        let mut t = data::Table {
+            len: 6,
+            ..Default::default()
+        };
         // Two steps, three runs; the values of `firms` are 1, 2, 3 at step 0
         // and 10, 20, 60 at step 1; every other metric equals the run index.
-        t.len = 6;
         t.num
             .insert("run".into(), vec![0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
         t.num

@@ -191,7 +191,12 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn png_pixels(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().expect("PNG size fits in memory")];
+    let mut buf = vec![
+        0;
+        reader
+            .output_buffer_size()
+            .expect("PNG size fits in memory")
+    ];
     let info = reader.next_frame(&mut buf).unwrap();
     assert_eq!(info.color_type, png::ColorType::Rgb);
     buf.truncate(info.buffer_size());
@@ -299,7 +304,7 @@ fn plot_dir_draws_every_chart_as_png_and_svg() {
         assert!(map.contains(needle), "map svg lacks {needle:?}");
     }
     // Four clusters: three filled (each a fill and an outline) and one hollow.
-    assert!(map.matches("<circle").count() >= 3 * 2 + 1);
+    assert!(map.matches("<circle").count() > 3 * 2);
 }
 
 #[test]
