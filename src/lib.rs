@@ -14,3 +14,4 @@ pub mod plot;
 pub mod progress;
 pub mod rng;
 pub mod stats;
+pub mod validation;

@@ -1,10 +1,12 @@
-mod slurm;
 mod cli;
+mod compare;
 mod config;
+mod golden;
+mod model;
+mod montecarlo;
 mod plot;
 mod plot_validation;
-mod golden;
-mod montecarlo;
 mod readers;
 mod resume;
-mod compare;
+mod slurm;
+mod validation;

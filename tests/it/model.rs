@@ -264,8 +264,8 @@ fn component_rules_split_as_specified() {
     let sc = inside_only(InsideRule::Equal, ComponentRule::Fixed);
     let mut w = World::new(&sc, 1, 0);
     w.budget(0.0);
-    for k in 0..5 {
-        assert!((w.clusters[0].alloc[k] - 0.5 * w_k[k]).abs() < 1e-12);
+    for (a, w) in w.clusters[0].alloc.iter().zip(w_k) {
+        assert!((a - 0.5 * w).abs() < 1e-12);
     }
     // Showcase: roads and green only, ∝ w.
     let sc = inside_only(InsideRule::Equal, ComponentRule::Showcase);
