@@ -32,6 +32,19 @@ pub enum ShardError {
          (index = (ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP)"
     )]
     EnvRange { id: u32, index: u32, count: u32 },
+    #[error(
+        "the Slurm array ids are not evenly spaced (SLURM_ARRAY_TASK_MIN={min}, MAX={max}, \
+         STEP={step} do not describe SLURM_ARRAY_TASK_COUNT={count} tasks, e.g. --array=1,3,7), \
+         so task id {id} has no known place in the array: pass --shard I/N explicitly, or submit \
+         with scripts/slurm/clustersim-array.sbatch --ids LIST"
+    )]
+    EnvUneven {
+        id: u32,
+        min: u32,
+        max: u32,
+        step: u32,
+        count: u32,
+    },
 }
 
 impl Default for Shard {
@@ -81,6 +94,20 @@ impl Shard {
         };
         let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
         let step = num("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+        // A listed array (`--array=1,3,7`) reports MIN, MAX and STEP = 1 that
+        // do not describe its ids; the place of a task is then unknowable.
+        if let Some(max) = num("SLURM_ARRAY_TASK_MAX")? {
+            let spans = max >= min && (max - min) % step == 0 && (max - min) / step + 1 == count;
+            if !spans || id < min || (id - min) % step != 0 {
+                return Err(ShardError::EnvUneven {
+                    id,
+                    min,
+                    max,
+                    step,
+                    count,
+                });
+            }
+        }
         let index = id.saturating_sub(min) / step;
         if count == 0 || index >= count || id < min {
             return Err(ShardError::EnvRange { id, index, count });
@@ -342,5 +369,36 @@ mod tests {
             ("SLURM_ARRAY_TASK_COUNT", "4")
         ]))
         .is_err());
+        // Evenly spaced with a step: 1-7:2 has ids 1, 3, 5, 7.
+        assert_eq!(
+            Shard::from_env(env(&[
+                ("SLURM_ARRAY_TASK_ID", "5"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+                ("SLURM_ARRAY_TASK_MIN", "1"),
+                ("SLURM_ARRAY_TASK_MAX", "7"),
+                ("SLURM_ARRAY_TASK_STEP", "2")
+            ])),
+            Ok(Some(Shard { index: 2, count: 4 }))
+        );
+        // A listed array 1,3,5,7: Slurm reports MIN 1, MAX 7, STEP 1 and
+        // COUNT 4, which do not agree; every task refuses.
+        for id in ["1", "3", "5", "7"] {
+            let got = Shard::from_env(move |k: &str| {
+                [
+                    ("SLURM_ARRAY_TASK_ID", id),
+                    ("SLURM_ARRAY_TASK_COUNT", "4"),
+                    ("SLURM_ARRAY_TASK_MIN", "1"),
+                    ("SLURM_ARRAY_TASK_MAX", "7"),
+                    ("SLURM_ARRAY_TASK_STEP", "1"),
+                ]
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+            });
+            assert!(
+                matches!(got, Err(ShardError::EnvUneven { .. })),
+                "id {id}: {got:?}"
+            );
+        }
     }
 }
