@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Summarize(args)) => crate::output::summarize_command(&args),
         Some(Command::Plot(args)) => crate::plot::plot_command(&args),
         Some(Command::Compare(args)) => crate::compare::compare_command(&args),
+        Some(Command::Sweep(args)) => crate::sweep::sweep_command(&args),
         Some(Command::ValidateModel(args)) => crate::validation::validate_model_command(&args),
     }
 }

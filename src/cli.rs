@@ -32,6 +32,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Run several scenarios with common random numbers and compare them with the first.
     Compare(CompareArgs),
+    /// Run a grid or Latin-hypercube design over config fields named by path.
+    Sweep(SweepArgs),
     /// Check a scenario against the stylised facts P1–P8 (MODEL.md §1) and print the table.
     ValidateModel(ValidateModelArgs),
 }
@@ -155,6 +157,43 @@ pub struct CompareArgs {
     /// Also draw the comparison chart and each scenario's charts into <out>/plots.
     #[arg(long)]
     pub plot: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Base scenario file (RON).
+    pub config: PathBuf,
+    /// A grid factor: a field path and its values, e.g. `government.leakage=0.1,0.2,0.3`.
+    /// Repeat for more factors; every combination is run.
+    #[arg(long = "set", value_name = "PATH=V1,V2,…", conflicts_with = "lhs")]
+    pub set: Vec<String>,
+    /// Latin-hypercube sample of K points over the `--range` boxes.
+    #[arg(long, value_name = "K")]
+    pub lhs: Option<usize>,
+    /// A Latin-hypercube factor: a numeric field path and its range, e.g. `government.leakage=0.1..0.3`.
+    #[arg(long = "range", value_name = "PATH=LO..HI", requires = "lhs")]
+    pub range: Vec<String>,
+    /// Runs per design point. Default: the config's `monte_carlo.runs`.
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Master seed, the same for every point (and the Latin-hypercube seed). Default: the config's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output directory. Default: outputs/<config stem>_sweep.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite existing point outputs.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Complete interrupted point outputs.
+    #[arg(long)]
+    pub resume: bool,
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,

@@ -14,4 +14,5 @@ pub mod plot;
 pub mod progress;
 pub mod rng;
 pub mod stats;
+pub mod sweep;
 pub mod validation;

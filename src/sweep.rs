@@ -1,0 +1,487 @@
+//! Parameter sweeps (`clustersim sweep CONFIG --set PATH=V1,V2 … | --lhs K
+//! --range PATH=LO..HI …`): a design of scenario variants, every one
+//! validated before anything runs, each run by the Monte Carlo driver.
+//!
+//! A field is named by its path in the resolved scenario, as in validation
+//! messages: `government.leakage`, `government.shares.outside`,
+//! `sectors[2].entry_rate`. It is set on a JSON image of the scenario
+//! (serde round trip), so every field the config accepts can be swept; an
+//! integer field receives the rounded value.
+//!
+//! Designs: `--set` gives a full grid (every combination, the last `--set`
+//! varying fastest); `--lhs K` gives K Latin-hypercube points over the
+//! `--range` boxes (`stats::latin_hypercube`, seeded by the master seed).
+//!
+//! Outputs under `outputs/<config stem>_sweep/` (or `--out`):
+//! `design.parquet` (column `point` (f64, like the tables' constant `point`
+//! column), then one column per path: f64 when every
+//! value is a number, else the JSON text of the value), and one run directory
+//! `point-NNNN/` per point whose tables carry a constant `point` column, so
+//! `design.parquet` joins them on `point`. Every point uses the same master
+//! seed and runs (common random numbers across the design).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use polars::prelude::{Column, DataFrame, ParquetWriter};
+use serde_json::Value;
+
+use crate::cli::SweepArgs;
+use crate::config::Scenario;
+use crate::experiment::{self, JobSpec};
+use crate::output::layout::Shard;
+
+/// One swept parameter and the values it takes at each design point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    pub path: String,
+    /// One value per design point.
+    pub values: Vec<Value>,
+}
+
+/// A design: `points` rows over the factors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Design {
+    pub points: usize,
+    pub factors: Vec<Factor>,
+}
+
+/// Parse `PATH=V1,V2,…`; each value is read as JSON (numbers, `true`, quoted
+/// strings) and otherwise as a bare string (enum variant names).
+pub fn parse_set(text: &str) -> anyhow::Result<(String, Vec<Value>)> {
+    let Some((path, values)) = text.split_once('=') else {
+        bail!("--set {text}: expected PATH=V1,V2,… (e.g. government.leakage=0.1,0.3)");
+    };
+    let values: Vec<Value> = values
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string())))
+        .collect();
+    if path.trim().is_empty() || values.is_empty() {
+        bail!("--set {text}: expected PATH=V1,V2,… with at least one value");
+    }
+    Ok((path.trim().to_string(), values))
+}
+
+/// Parse `PATH=LO..HI` with finite LO < HI.
+pub fn parse_range(text: &str) -> anyhow::Result<(String, f64, f64)> {
+    let parsed = text.split_once('=').and_then(|(p, r)| {
+        let (lo, hi) = r.split_once("..")?;
+        Some((
+            p.trim(),
+            lo.trim().parse::<f64>().ok()?,
+            hi.trim().parse::<f64>().ok()?,
+        ))
+    });
+    match parsed {
+        Some((p, lo, hi)) if !p.is_empty() && lo.is_finite() && hi.is_finite() && lo < hi => {
+            Ok((p.to_string(), lo, hi))
+        }
+        _ => bail!(
+            "--range {text}: expected PATH=LO..HI with numbers LO < HI (e.g. government.leakage=0.1..0.3)"
+        ),
+    }
+}
+
+/// The full grid over `sets`, the last factor varying fastest.
+pub fn grid(sets: &[(String, Vec<Value>)]) -> Design {
+    let points: usize = sets.iter().map(|(_, v)| v.len()).product();
+    let mut factors: Vec<Factor> = sets
+        .iter()
+        .map(|(p, _)| Factor {
+            path: p.clone(),
+            values: Vec::with_capacity(points),
+        })
+        .collect();
+    for i in 0..points {
+        let mut rest = i;
+        for (f, (_, values)) in factors.iter_mut().zip(sets).rev() {
+            f.values.push(values[rest % values.len()].clone());
+            rest /= values.len();
+        }
+    }
+    Design { points, factors }
+}
+
+/// `k` Latin-hypercube points over the `ranges`, seeded by `seed`.
+pub fn lhs(k: usize, ranges: &[(String, f64, f64)], seed: u64) -> Design {
+    let unit = crate::stats::latin_hypercube(k, ranges.len(), seed);
+    let factors = ranges
+        .iter()
+        .enumerate()
+        .map(|(d, (path, lo, hi))| Factor {
+            path: path.clone(),
+            values: unit
+                .iter()
+                .map(|u| serde_json::json!(lo + u[d] * (hi - lo)))
+                .collect(),
+        })
+        .collect();
+    Design { points: k, factors }
+}
+
+/// Split `government.shares.outside` or `sectors[2].entry_rate` into keys and
+/// indices.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &str) -> anyhow::Result<Vec<Seg>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if key.is_empty() {
+            bail!("`{path}`: empty field name");
+        }
+        out.push(Seg::Key(key.to_string()));
+        while let Some(r) = rest.strip_prefix('[') {
+            let Some((idx, tail)) = r.split_once(']') else {
+                bail!("`{path}`: unclosed `[`");
+            };
+            let idx = idx
+                .parse()
+                .with_context(|| format!("`{path}`: `{idx}` is not a list index"))?;
+            out.push(Seg::Index(idx));
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            bail!("`{path}`: unexpected `{rest}`");
+        }
+    }
+    Ok(out)
+}
+
+/// Set the field at `path` of a JSON scenario image to `value` and return the
+/// value set: an integer field gets the rounded number. A missing field or
+/// index is an error that lists what exists.
+pub fn set_path(root: &mut Value, path: &str, value: &Value) -> anyhow::Result<Value> {
+    let mut node = root;
+    let mut at = String::new();
+    for seg in segments(path)? {
+        node = match seg {
+            Seg::Key(k) => {
+                let Value::Object(map) = node else {
+                    bail!("`{path}`: `{at}` is not a struct, it has no field `{k}`");
+                };
+                let fields: Vec<String> = map.keys().cloned().collect();
+                at = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                map.get_mut(&k).with_context(|| {
+                    format!(
+                        "`{path}`: no field `{k}` here (fields: {})",
+                        fields.join(", ")
+                    )
+                })?
+            }
+            Seg::Index(i) => {
+                let Value::Array(list) = node else {
+                    bail!("`{path}`: `{at}` is not a list");
+                };
+                let len = list.len();
+                at = format!("{at}[{i}]");
+                list.get_mut(i)
+                    .with_context(|| format!("`{path}`: index {i} out of range (length {len})"))?
+            }
+        };
+    }
+    let new = match (&*node, value) {
+        (Value::Number(old), Value::Number(v)) if (old.is_u64() || old.is_i64()) && v.is_f64() => {
+            let r = v.as_f64().unwrap_or(0.0).round();
+            if r >= 0.0 {
+                serde_json::json!(r as u64)
+            } else {
+                serde_json::json!(r as i64)
+            }
+        }
+        _ => value.clone(),
+    };
+    *node = new.clone();
+    Ok(new)
+}
+
+/// The scenario of design point `p`: `base` with every factor's value set,
+/// then validated; the value a factor took is written back into the design
+/// (integers rounded). Errors name the point, the field and what is allowed.
+pub fn point_scenario(base: &Scenario, design: &mut Design, p: usize) -> anyhow::Result<Scenario> {
+    let mut image = serde_json::to_value(base).context("serializing the scenario")?;
+    for f in &mut design.factors {
+        f.values[p] = set_path(&mut image, &f.path, &f.values[p])
+            .with_context(|| format!("design point {p}"))?;
+    }
+    let describe = || {
+        design
+            .factors
+            .iter()
+            .map(|f| format!("{}={}", f.path, f.values[p]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let scenario: Scenario = serde_json::from_value(image).with_context(|| {
+        format!(
+            "design point {p} ({}): a value has the wrong type",
+            describe()
+        )
+    })?;
+    let issues = crate::config::validate::validate(&scenario);
+    if !issues.is_empty() {
+        let list: Vec<String> = issues.iter().map(|i| format!("  {i}")).collect();
+        bail!(
+            "design point {p} ({}) is not a valid scenario:\n{}",
+            describe(),
+            list.join("\n")
+        );
+    }
+    Ok(scenario)
+}
+
+/// `design.parquet` as a frame: `point`, then one column per factor.
+pub fn design_frame(design: &Design) -> anyhow::Result<DataFrame> {
+    // `point` is f64 like the constant `point` column the driver adds to
+    // every table, so that joins need no cast.
+    let mut cols = vec![Column::new(
+        "point".into(),
+        (0..design.points).map(|p| p as f64).collect::<Vec<f64>>(),
+    )];
+    for f in &design.factors {
+        let nums: Option<Vec<f64>> = f.values.iter().map(Value::as_f64).collect();
+        cols.push(match nums {
+            Some(v) => Column::new(f.path.as_str().into(), v),
+            None => Column::new(
+                f.path.as_str().into(),
+                f.values
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<String>>(),
+            ),
+        });
+    }
+    DataFrame::new_infer_height(cols).context("building design.parquet")
+}
+
+/// What a sweep wrote.
+#[derive(Debug, Clone)]
+pub struct SweepReport {
+    pub out_dir: PathBuf,
+    pub design: Design,
+    pub design_file: PathBuf,
+    /// One run directory per point.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// Build the design of `args`, validate every point, then run them all.
+pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<SweepReport> {
+    let base = crate::config::load(&args.config)?;
+    let seed = args.seed.unwrap_or(base.monte_carlo.seed);
+    let runs = args.runs.unwrap_or(base.monte_carlo.runs);
+    let mut design = match (args.set.is_empty(), args.lhs) {
+        (false, None) => grid(
+            &args
+                .set
+                .iter()
+                .map(|s| parse_set(s))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+        (true, Some(k)) => {
+            if k == 0 || args.range.is_empty() {
+                bail!("--lhs {k}: give K >= 1 and at least one --range PATH=LO..HI");
+            }
+            let ranges = args
+                .range
+                .iter()
+                .map(|r| parse_range(r))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            lhs(k, &ranges, seed)
+        }
+        _ => bail!(
+            "sweep needs either --set PATH=V1,V2,… (a grid) or --lhs K with --range PATH=LO..HI (a Latin hypercube)"
+        ),
+    };
+    let scenarios = (0..design.points)
+        .map(|p| point_scenario(&base, &mut design, p))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .with_context(|| format!("checking the design over {}", args.config.display()))?;
+
+    let stem = args
+        .config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("outputs").join(format!("{stem}_sweep")));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let design_file = out_dir.join("design.parquet");
+    let mut df = design_frame(&design)?;
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .finish(&mut df)
+        .context("encoding design.parquet")?;
+    crate::plot::write_atomic(&design_file, &buf)?;
+
+    experiment::install_ctrl_c();
+    let mut dirs = Vec::new();
+    for (p, scenario) in scenarios.into_iter().enumerate() {
+        let dir = out_dir.join(format!("point-{p:04}"));
+        if !args.quiet {
+            eprintln!(
+                "sweep: point {p} of {} into {}",
+                design.points,
+                dir.display()
+            );
+        }
+        experiment::run_job(&JobSpec {
+            scenario_ron: experiment::scenario_ron(&scenario),
+            scenario,
+            name: format!("{stem}_sweep/point-{p:04}"),
+            out_dir: dir.clone(),
+            runs,
+            seed,
+            threads: args.threads,
+            shard: Shard::default(),
+            keep_firms: false,
+            force: args.force,
+            resume: args.resume,
+            batch: 64,
+            quiet: args.quiet,
+            extra: vec![("point".to_string(), p as f64)],
+            command_line: command_line.clone(),
+        })
+        .with_context(|| format!("running design point {p}"))?;
+        dirs.push(dir);
+    }
+    Ok(SweepReport {
+        out_dir,
+        design,
+        design_file,
+        dirs,
+    })
+}
+
+/// `clustersim sweep`.
+pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
+    let report = run_sweep(args, std::env::args().collect())?;
+    println!(
+        "{} design points, {} factor(s): wrote {} and {}/point-*/",
+        report.design.points,
+        report.design.factors.len(),
+        report.design_file.display(),
+        report.out_dir.display()
+    );
+    Ok(())
+}
+
+/// The run directory of design point `p` under a sweep directory.
+pub fn point_dir(out_dir: &Path, p: usize) -> PathBuf {
+    out_dir.join(format!("point-{p:04}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_and_range_arguments_parse() {
+        let (p, v) = parse_set("government.leakage=0.1, 0.3").unwrap();
+        assert_eq!(p, "government.leakage");
+        assert_eq!(v, vec![json!(0.1), json!(0.3)]);
+        let (_, v) = parse_set("government.outside_rule=Balanced,\"Showcase\"").unwrap();
+        assert_eq!(v, vec![json!("Balanced"), json!("Showcase")]);
+        assert!(parse_set("government.leakage").is_err());
+        assert!(parse_set("x=").is_err());
+        assert_eq!(
+            parse_range("government.leakage=0.1..0.3").unwrap(),
+            ("government.leakage".to_string(), 0.1, 0.3)
+        );
+        assert!(parse_range("a=0.3..0.1").is_err());
+        assert!(parse_range("a=x..1").is_err());
+    }
+
+    #[test]
+    fn grid_varies_the_last_factor_fastest() {
+        let d = grid(&[
+            ("a".into(), vec![json!(1), json!(2)]),
+            ("b".into(), vec![json!(10), json!(20), json!(30)]),
+        ]);
+        assert_eq!(d.points, 6);
+        assert_eq!(d.factors[0].values, [1, 1, 1, 2, 2, 2].map(|v| json!(v)));
+        assert_eq!(
+            d.factors[1].values,
+            [10, 20, 30, 10, 20, 30].map(|v| json!(v))
+        );
+    }
+
+    #[test]
+    fn lhs_points_stay_in_their_ranges_one_per_stratum() {
+        let d = lhs(10, &[("a".into(), 2.0, 4.0), ("b".into(), -1.0, 1.0)], 7);
+        assert_eq!(d.points, 10);
+        let mut strata: Vec<usize> = d.factors[0]
+            .values
+            .iter()
+            .map(|v| ((v.as_f64().unwrap() - 2.0) / 0.2).floor() as usize)
+            .collect();
+        strata.sort_unstable();
+        assert_eq!(strata, (0..10).collect::<Vec<_>>());
+        assert!(d.factors[1]
+            .values
+            .iter()
+            .all(|v| v.as_f64().unwrap().abs() < 1.0));
+    }
+
+    #[test]
+    fn paths_set_fields_lists_and_round_integers() {
+        let mut v = json!({"government": {"leakage": 0.3, "shares": {"outside": 0.5}},
+                           "sectors": [{"entry_rate": 1.0}, {"entry_rate": 2.0}],
+                           "time": {"steps": 40}});
+        set_path(&mut v, "government.shares.outside", &json!(0.25)).unwrap();
+        set_path(&mut v, "sectors[1].entry_rate", &json!(7.5)).unwrap();
+        assert_eq!(
+            set_path(&mut v, "time.steps", &json!(12.6)).unwrap(),
+            json!(13)
+        );
+        assert_eq!(v["government"]["shares"]["outside"], json!(0.25));
+        assert_eq!(v["sectors"][1]["entry_rate"], json!(7.5));
+        assert_eq!(v["time"]["steps"], json!(13));
+        let err = set_path(&mut v, "government.leakge", &json!(0.1)).unwrap_err();
+        assert!(format!("{err}").contains("no field `leakge`"), "{err}");
+        assert!(format!("{err}").contains("leakage"), "{err}");
+        let err = set_path(&mut v, "sectors[5].entry_rate", &json!(1)).unwrap_err();
+        assert!(
+            format!("{err}").contains("out of range (length 2)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_point_is_validated_and_set_on_the_real_scenario() {
+        let base = crate::config::embedded_default();
+        let mut d = grid(&[("government.leakage".into(), vec![json!(0.1), json!(1.5)])]);
+        let s = point_scenario(&base, &mut d, 0).unwrap();
+        assert_eq!(s.government.leakage, 0.1);
+        let err = format!("{:#}", point_scenario(&base, &mut d, 1).unwrap_err());
+        assert!(
+            err.contains("design point 1") && err.contains("government.leakage"),
+            "{err}"
+        );
+        let frame = design_frame(&d).unwrap();
+        let names: Vec<&str> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(names, ["point", "government.leakage"]);
+    }
+}
