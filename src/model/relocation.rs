@@ -5,14 +5,18 @@
 //! The best cluster c* of a firm is the one of its home's choice set with the
 //! highest deterministic utility of §4.3 among those with free land ≥ its own
 //! land at that moment. It is computed once a step per (home area, sector)
-//! for the smallest possible firm and recomputed for a firm only when that
-//! cluster has no room for it.
+//! for the smallest possible firm (as a short list of the best few) and
+//! recomputed for a firm only when none of those has room for it.
 
 use rand::Rng;
 
 use super::world::{Site, World};
 use crate::config::ClusterType;
 use crate::rng::Purpose;
+
+/// Candidates kept per (home area, sector): (U, cluster, distance).
+type Cand = (f64, u32, f64);
+const TOP: usize = 4;
 
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -49,9 +53,31 @@ impl World<'_> {
             }
             best
         };
+        // The best TOP clusters per (home area, sector) among those with room
+        // for the smallest firm, by U descending (ties: nearest first).
+        // Clusters only fill during this phase, so for any firm the first of
+        // them with room for its land is its c*; only when none of a full
+        // list has room is the whole choice set searched again.
         let land_min = sc.entry.land_min_ha;
-        let cached: Vec<Option<(f64, u32, f64)>> = (0..self.areas.len() * k)
-            .map(|i| best_in(self, i / k, i % k, land_min))
+        let top_in = |w: &World, home: usize, s: usize| -> ([Cand; TOP], usize) {
+            let mut top = [(f64::NEG_INFINITY, 0, 0.0); TOP];
+            let mut n = 0;
+            for &(d, c) in &w.areas[home].nearest {
+                if w.clusters[c as usize].free_land() < land_min {
+                    continue;
+                }
+                let u = value[c as usize * k + s] - beta_d * d / 10.0;
+                let pos = top[..n].iter().position(|t| t.0 < u).unwrap_or(n);
+                if pos < TOP {
+                    top.copy_within(pos..TOP - 1, pos + 1);
+                    top[pos] = (u, c, d);
+                    n = (n + 1).min(TOP);
+                }
+            }
+            (top, n)
+        };
+        let cached: Vec<([Cand; TOP], usize)> = (0..self.areas.len() * k)
+            .map(|i| top_in(self, i / k, i % k))
             .collect();
 
         let residents: Vec<u32> = self
@@ -75,11 +101,18 @@ impl World<'_> {
             let f = &self.firms[i as usize];
             let Site::Home(home) = f.site else { continue };
             let (land, pol, sector) = (f.land, f.polluting, f.sector as usize);
-            let best = match cached[home as usize * k + sector] {
-                Some(b) if self.clusters[b.1 as usize].free_land() >= land => Some(b),
-                Some(_) => best_in(self, home as usize, sector, land),
-                None => None,
-            };
+            let (top, n) = &cached[home as usize * k + sector];
+            let best = top[..*n]
+                .iter()
+                .find(|b| self.clusters[b.1 as usize].free_land() >= land)
+                .copied()
+                .or_else(|| {
+                    if *n == TOP {
+                        best_in(self, home as usize, sector, land)
+                    } else {
+                        None
+                    }
+                });
             let u: f64 = rng.random();
             let u_force: f64 = if pol && forced_on { rng.random() } else { 1.0 };
             let mut moved = false;
