@@ -76,6 +76,9 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also draw the charts of `clustersim plot` into OUT/plots at the end.
+    #[arg(long)]
+    pub plot: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -177,6 +177,11 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     install_ctrl_c();
     let report = run_job(&spec)?;
     print!("{}", job_summary(&report)?);
+    if args.plot {
+        let plots = report.out_dir.join("plots");
+        let files = crate::plot::plot_dir(&report.out_dir, &plots, &Default::default())?;
+        println!("{} charts written to {}", files.len(), plots.display());
+    }
     Ok(())
 }
 
@@ -266,7 +271,7 @@ fn check_spec(spec: &JobSpec) -> Result<(), JobError> {
 /// The tables a job writes, in the order each batch writes them (`runs` last,
 /// so a batch's `runs` file marks it complete for a reader of the directory).
 fn job_tables(keep_firms: bool) -> Vec<Table> {
-    let mut t = vec![Table::Region, Table::Clusters];
+    let mut t = vec![Table::Region, Table::Clusters, Table::Sites];
     if keep_firms {
         t.push(Table::Firms);
     }

@@ -19,7 +19,7 @@ pub mod record;
 pub mod relocation;
 pub mod world;
 
-pub use record::{ClusterRow, FirmRow, RegionRow, RunRecord};
+pub use record::{ClusterRow, FirmRow, RegionRow, RunRecord, SiteRow};
 pub use world::{Site, World};
 
 use crate::config::Scenario;
@@ -58,6 +58,7 @@ pub fn simulate(scenario: &Scenario, master_seed: u64, run: u64, keep_firms: boo
         region: Vec::with_capacity(steps as usize + 1),
         clusters: Vec::with_capacity((steps as usize + 1) * world.clusters.len()),
         firms: Vec::new(),
+        sites: world.site_rows(),
     };
     let (r, c) = world.record();
     rec.region.push(r);

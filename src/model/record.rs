@@ -87,6 +87,27 @@ pub struct FirmRow {
     pub relocated: bool,
 }
 
+/// One row per site of the initial world: where clusters and residential
+/// areas are (for maps). Sites do not move, so one row each per run suffices.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SiteRow {
+    /// True: a cluster; false: a residential area.
+    pub is_cluster: bool,
+    /// Cluster or residential-area index.
+    pub site: u32,
+    /// Position in km from the centre.
+    pub x: f64,
+    pub y: f64,
+    /// Area (ha) of a cluster; 0 for residential areas.
+    pub area_ha: f64,
+    /// Planned establish step of a cluster planned at the start (−1: operating
+    /// at the start; −1 for residential areas too).
+    pub establish_step: i64,
+    /// Population weight of a residential area; 0 for clusters.
+    pub population: f64,
+    pub craft_village: bool,
+}
+
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunRecord {
@@ -96,6 +117,8 @@ pub struct RunRecord {
     pub clusters: Vec<ClusterRow>,
     /// Final snapshot, only when asked for; by firm id.
     pub firms: Vec<FirmRow>,
+    /// The sites of the initial world: clusters by index, then residential areas.
+    pub sites: Vec<SiteRow>,
 }
 
 use super::infrastructure::complete;
@@ -196,6 +219,31 @@ impl World<'_> {
         r.links = degree_sum / 2;
         r.mean_quality = if area_op > 0.0 { qa / area_op } else { 0.0 };
         (r, rows)
+    }
+
+    /// The sites (clusters, then residential areas) with their positions.
+    pub fn site_rows(&self) -> Vec<SiteRow> {
+        let clusters = self.clusters.iter().enumerate().map(|(i, c)| SiteRow {
+            is_cluster: true,
+            site: i as u32,
+            x: c.x,
+            y: c.y,
+            area_ha: c.area,
+            establish_step: c.establish_step.map_or(-1, i64::from),
+            population: 0.0,
+            craft_village: false,
+        });
+        let areas = self.areas.iter().enumerate().map(|(i, a)| SiteRow {
+            is_cluster: false,
+            site: i as u32,
+            x: a.x,
+            y: a.y,
+            area_ha: 0.0,
+            establish_step: -1,
+            population: a.population,
+            craft_village: a.craft_village,
+        });
+        clusters.chain(areas).collect()
     }
 
     /// The final firm snapshot: alive firms by id.

@@ -170,7 +170,7 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Completeness> {
             });
             continue;
         };
-        let mut tables = vec![Table::Region, Table::Clusters, Table::Runs];
+        let mut tables = vec![Table::Region, Table::Clusters, Table::Sites, Table::Runs];
         if m.keep_firms {
             tables.push(Table::Firms);
         }

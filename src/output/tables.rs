@@ -1,4 +1,4 @@
-//! The four output tables as polars `DataFrame`s, built from a batch of
+//! The output tables as polars `DataFrame`s, built from a batch of
 //! `RunRecord`s. Column names, order and types here are the public contract
 //! documented in `docs/outputs.md`; change them only together with that file.
 //!
@@ -19,11 +19,18 @@ pub enum Table {
     Clusters,
     Runs,
     Firms,
+    Sites,
 }
 
 impl Table {
     /// Every table, in the order they are written and reported.
-    pub const ALL: [Table; 4] = [Table::Region, Table::Clusters, Table::Runs, Table::Firms];
+    pub const ALL: [Table; 5] = [
+        Table::Region,
+        Table::Clusters,
+        Table::Runs,
+        Table::Firms,
+        Table::Sites,
+    ];
 
     /// The table's file stem (`region` for `region.parquet` and its parts).
     pub fn name(self) -> &'static str {
@@ -32,6 +39,7 @@ impl Table {
             Table::Clusters => "clusters",
             Table::Runs => "runs",
             Table::Firms => "firms",
+            Table::Sites => "sites",
         }
     }
 
@@ -300,6 +308,49 @@ pub fn firms_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult
     with_extra(extra, rows.len(), columns)
 }
 
+/// `sites`: one row per run and site of the initial world (clusters, then
+/// residential areas), for maps.
+pub fn sites_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+    use crate::model::SiteRow;
+    let rows: Vec<(u32, &SiteRow)> = batch
+        .iter()
+        .flat_map(|o| o.record.sites.iter().map(move |r| (o.run, r)))
+        .collect();
+    let f = |g: fn(&SiteRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
+    let kind: Vec<&str> = rows
+        .iter()
+        .map(|(_, r)| {
+            if r.is_cluster {
+                "cluster"
+            } else {
+                "residential"
+            }
+        })
+        .collect();
+    let columns = vec![
+        Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
+        Column::new("kind".into(), kind),
+        Column::new("site".into(), i32s(rows.iter().map(|(_, r)| r.site))),
+        Column::new("x".into(), f(|r| r.x)),
+        Column::new("y".into(), f(|r| r.y)),
+        Column::new("area_ha".into(), f(|r| r.area_ha)),
+        Column::new(
+            "establish_step".into(),
+            rows.iter()
+                .map(|(_, r)| r.establish_step)
+                .collect::<Vec<i64>>(),
+        ),
+        Column::new("population".into(), f(|r| r.population)),
+        Column::new(
+            "craft_village".into(),
+            rows.iter()
+                .map(|(_, r)| r.craft_village)
+                .collect::<Vec<bool>>(),
+        ),
+    ];
+    with_extra(extra, rows.len(), columns)
+}
+
 /// The frame of `table` for `batch`.
 pub fn frame(
     table: Table,
@@ -312,6 +363,7 @@ pub fn frame(
         Table::Clusters => clusters_frame(batch, extra),
         Table::Runs => runs_frame(batch, seed, extra),
         Table::Firms => firms_frame(batch, extra),
+        Table::Sites => sites_frame(batch, extra),
     }
 }
 

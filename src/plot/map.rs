@@ -213,7 +213,7 @@ fn polluting_by_site(dir: &Path, run: u32) -> anyhow::Result<Option<BTreeMap<u32
     let Some(firms) = data::read_table(
         dir,
         "firms",
-        &[opt("run"), num("site"), num("in_cluster"), num("polluting")],
+        &[opt("run"), num("site"), text("site_kind"), num("polluting")],
     )?
     else {
         return Ok(None);
@@ -224,7 +224,7 @@ fn polluting_by_site(dir: &Path, run: u32) -> anyhow::Result<Option<BTreeMap<u32
         if firm_run.is_some_and(|r| r[i] as u32 != run) {
             continue;
         }
-        if firms.f("in_cluster")[i] < 0.5 && firms.f("polluting")[i] > 0.5 {
+        if firms.s("site_kind")[i] == "residential" && firms.f("polluting")[i] > 0.5 {
             *counts.entry(firms.f("site")[i] as u32).or_insert(0) += 1;
         }
     }

@@ -90,6 +90,7 @@ fn sort_keys(table: Table) -> Vec<&'static str> {
         Table::Clusters => vec!["run", "step", "cluster"],
         Table::Runs => vec!["run"],
         Table::Firms => vec!["run", "firm"],
+        Table::Sites => vec!["run", "kind", "site"],
     }
 }
 
@@ -128,7 +129,7 @@ fn thread_count_does_not_change_a_byte() {
         assert_eq!(report.threads, threads);
         assert_eq!(report.batches, 4);
         let bytes = part_bytes(&dir);
-        assert_eq!(bytes.len(), 4 * 4, "4 batches × 4 tables");
+        assert_eq!(bytes.len(), 4 * 5, "4 batches × 5 tables");
         match &reference {
             None => reference = Some(bytes),
             Some(r) => {
@@ -251,7 +252,7 @@ fn existing_output_is_refused_then_forced() {
     forced.batch = 10;
     experiment::run_job(&forced).unwrap();
     let parts = layout::list_parts(dir.path()).unwrap();
-    assert_eq!(parts.len(), 4, "{parts:?}");
+    assert_eq!(parts.len(), 5, "{parts:?}");
     assert_eq!(read_table(dir.path(), Table::Runs).height(), 2);
 }
 
@@ -292,7 +293,7 @@ fn resume_completes_lost_batches_identically() {
     let m = clustersim::output::manifest::Manifest::read(&dir.join("manifest.json")).unwrap();
     assert_eq!(m.status, clustersim::output::manifest::Status::Complete);
     assert_eq!(m.rows["runs"], 11);
-    assert_eq!(m.files.len(), 16);
+    assert_eq!(m.files.len(), 20);
     // A resume with another seed is refused, naming the field.
     let mut other = small_spec(&dir, 11);
     other.resume = true;

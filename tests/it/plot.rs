@@ -151,7 +151,7 @@ fn firms() -> DataFrame {
         "run" => [0_u32, 0, 0, 0, 1],
         "firm" => [1_u64, 2, 3, 4, 5],
         "site" => [1_u32, 1, 0, 2, 2],
-        "in_cluster" => [false, false, false, true, false],
+        "site_kind" => ["residential", "residential", "residential", "cluster", "residential"],
         "polluting" => [true, true, true, true, true],
     )
     .unwrap()
@@ -430,4 +430,42 @@ fn plot_command_writes_into_dir_plots_and_rejects_other_dirs() {
         stderr.contains("region.parquet") && stderr.contains("comparison.parquet"),
         "{stderr}"
     );
+}
+
+/// `run --plot` draws every chart of the run, the map included (the job
+/// writes `sites`, the positions the map needs).
+#[test]
+fn run_with_plot_draws_the_charts_and_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("job");
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/small.ron");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args([
+            "run",
+            cfg.to_str().unwrap(),
+            "--runs",
+            "2",
+            "--quiet",
+            "--plot",
+            "--firms",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plots = out.join("plots");
+    let names: Vec<String> = std::fs::read_dir(&plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let steps = clustersim::config::load(&cfg).unwrap().time.steps;
+    for want in [
+        "timeseries.png".to_string(),
+        "timeseries.svg".to_string(),
+        format!("map_run0_step{steps}.png"),
+        format!("map_run0_step{steps}.svg"),
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
 }

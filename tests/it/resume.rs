@@ -125,7 +125,7 @@ fn ctrl_c_stops_after_the_batch_and_resume_completes() {
     let m = Manifest::read(&dir.join("manifest.json")).unwrap();
     assert_eq!(m.status, Status::Interrupted);
     assert!(m.batches_done < m.batches);
-    assert_eq!(m.files.len(), m.batches_done * 4, "whole batches only");
+    assert_eq!(m.files.len(), m.batches_done * 5, "whole batches only");
     assert_all_parts_read(&dir);
     let out = job(&dir, &["--resume"]).output().unwrap();
     assert!(

@@ -48,6 +48,11 @@ SCHEMAS = {
     ],
     "runs": [("run", I32), ("seed", U64), ("steps", I32), ("firm_steps", I64)]
     + [(f"{p}_{c}", F64) for c in SUMMARY for p in ("final", "mean")],
+    "sites": [
+        ("run", I32), ("kind", S), ("site", I32), ("x", F64), ("y", F64),
+        ("area_ha", F64), ("establish_step", I64), ("population", F64),
+        ("craft_village", B),
+    ],
     "firms": [
         ("run", I32), ("firm", I64), ("sector", I32), ("site_kind", S),
         ("site", I32), ("size", F64), ("productivity", F64), ("polluting", B),
