@@ -256,6 +256,13 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
         written.extend(plot_comparison(&comparison, &out)?);
     }
     if has_region {
+        // Charts of a sharded job with a shard missing would silently show
+        // fewer runs: say which are missing (the manifests know).
+        if let Ok(check) = crate::output::summarize::check_dir(dir) {
+            for line in check.report() {
+                eprintln!("warning: plotting incomplete results: {line}");
+            }
+        }
         written.extend(plot_dir(dir, &out, &opts)?);
     }
     for p in &written {

@@ -469,3 +469,27 @@ fn run_with_plot_draws_the_charts_and_the_map() {
         assert!(names.contains(&want), "{want} not in {names:?}");
     }
 }
+
+/// `plot` over a sharded job with a shard missing says which runs are missing.
+#[test]
+fn plot_names_a_missing_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("job");
+    let cfg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/small.ron");
+    let bin = env!("CARGO_BIN_EXE_clustersim");
+    let o = std::process::Command::new(bin)
+        .args(["run", cfg.to_str().unwrap(), "--runs", "4", "--quiet"])
+        .args(["--shard", "0/2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = std::process::Command::new(bin)
+        .arg("plot")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("missing shard 1/2"), "{stderr}");
+}
