@@ -38,6 +38,23 @@ pub enum Command {
     ValidateModel(ValidateModelArgs),
 }
 
+/// Options of every command that runs Monte Carlo jobs (`run`, `compare`, `sweep`).
+#[derive(Debug, Clone, Args)]
+pub struct JobFlags {
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Overwrite existing outputs in the output directory.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
+    /// Complete an interrupted job in an existing output directory: only missing runs are run.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Scenario file (RON). Default: the embedded Hanoi baseline (configs/hanoi.ron).
@@ -48,18 +65,9 @@ pub struct RunArgs {
     /// Master seed. Default: the config's `monte_carlo.seed` (2021 for Hanoi).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads. Default: all cores. Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Output directory. Default: outputs/<config file stem> (outputs/hanoi for the embedded default).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Overwrite an existing output directory.
-    #[arg(long, conflicts_with = "resume")]
-    pub force: bool,
-    /// Complete an interrupted job in an existing output directory: only missing runs are run.
-    #[arg(long)]
-    pub resume: bool,
     /// Run only runs r with r mod N = I and write part files, as I/N (e.g. 3/8).
     /// Default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when set, else 0/1.
     #[arg(long, value_name = "I/N")]
@@ -73,12 +81,11 @@ pub struct RunArgs {
     /// Runs per written batch (bounds memory). Default: 64.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
     /// Also draw the charts of `clustersim plot` into OUT/plots at the end.
     #[arg(long)]
     pub plot: bool,
+    #[command(flatten)]
+    pub job: JobFlags,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,27 +149,17 @@ pub struct CompareArgs {
     /// Master seed, the same for every scenario. Default: the first config's `monte_carlo.seed`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads. Default: all cores. Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Output directory. Default: outputs/<name>.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Name of the comparison. Default: the config file stems joined by `_vs_`.
     #[arg(long)]
     pub name: Option<String>,
-    /// Overwrite existing scenario outputs.
-    #[arg(long, conflicts_with = "resume")]
-    pub force: bool,
-    /// Complete interrupted scenario outputs.
-    #[arg(long)]
-    pub resume: bool,
     /// Also draw the comparison chart and each scenario's charts into <out>/plots.
     #[arg(long)]
     pub plot: bool,
-    /// No progress bars.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub job: JobFlags,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -185,19 +182,9 @@ pub struct SweepArgs {
     /// Master seed, the same for every point (and the Latin-hypercube seed). Default: the config's.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads. Default: all cores. Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Output directory. Default: outputs/<config stem>_sweep.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Overwrite existing point outputs.
-    #[arg(long, conflicts_with = "resume")]
-    pub force: bool,
-    /// Complete interrupted point outputs.
-    #[arg(long)]
-    pub resume: bool,
-    /// No progress bars.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub job: JobFlags,
 }

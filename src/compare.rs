@@ -539,12 +539,12 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<()> {
         configs: args.configs.clone(),
         runs: args.runs,
         seed: args.seed,
-        threads: args.threads,
+        threads: args.job.threads,
         out: args.out.clone(),
         name: args.name.clone(),
-        force: args.force,
-        resume: args.resume,
-        quiet: args.quiet,
+        force: args.job.force,
+        resume: args.job.resume,
+        quiet: args.job.quiet,
         command_line: std::env::args().collect(),
     };
     let report = run_comparison(&spec)?;

@@ -335,7 +335,7 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
     let mut dirs = Vec::new();
     for (p, scenario) in scenarios.into_iter().enumerate() {
         let dir = out_dir.join(format!("point-{p:04}"));
-        if !args.quiet {
+        if !args.job.quiet {
             eprintln!(
                 "sweep: point {p} of {} into {}",
                 design.points,
@@ -349,13 +349,13 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
             out_dir: dir.clone(),
             runs,
             seed,
-            threads: args.threads,
+            threads: args.job.threads,
             shard: Shard::default(),
             keep_firms: false,
-            force: args.force,
-            resume: args.resume,
+            force: args.job.force,
+            resume: args.job.resume,
             batch: 64,
-            quiet: args.quiet,
+            quiet: args.job.quiet,
             extra: vec![("point".to_string(), p as f64)],
             command_line: command_line.clone(),
         })
