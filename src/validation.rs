@@ -81,16 +81,18 @@ pub fn skewness(x: &[f64]) -> f64 {
     m3 / m2.powf(1.5)
 }
 
-/// Slope of ln sd(growth) on mean ln size over `bins` equal-count size bins
-/// (ordinary least squares).
-pub fn spread_slope(growth: &[(f64, f64)], bins: usize) -> f64 {
+/// The equal-count bins of `spread_slope`: rates sorted by ln
+/// relative size, cut into `bins` chunks of ⌊n/bins⌋ (the remainder of the
+/// largest sizes dropped); each bin gives (mean ln size, ln sample sd).
+/// Empty when a bin would hold fewer than 10 rates.
+pub fn spread_points(growth: &[(f64, f64)], bins: usize) -> Vec<(f64, f64)> {
     let mut g: Vec<(f64, f64)> = growth.to_vec();
-    g.sort_by(|a, b| a.0.partial_cmp(&b.0).expect("finite"));
-    let per = g.len() / bins;
+    g.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let per = g.len() / bins.max(1);
     if per < 10 {
-        return f64::NAN;
+        return Vec::new();
     }
-    let points: Vec<(f64, f64)> = (0..bins)
+    (0..bins)
         .map(|b| {
             let chunk = &g[b * per..(b + 1) * per];
             let n = chunk.len() as f64;
@@ -99,13 +101,28 @@ pub fn spread_slope(growth: &[(f64, f64)], bins: usize) -> f64 {
             let var = chunk.iter().map(|p| (p.1 - my).powi(2)).sum::<f64>() / (n - 1.0);
             (mx, 0.5 * var.ln())
         })
-        .collect();
+        .collect()
+}
+
+/// Ordinary least squares of y on x: (slope, intercept).
+pub fn ols(points: &[(f64, f64)]) -> (f64, f64) {
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1).sum::<f64>() / n;
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    sxy / sxx
+    let slope = sxy / sxx;
+    (slope, my - slope * mx)
+}
+
+/// Slope of ln sd(growth) on mean ln size over `bins` equal-count size bins
+/// (ordinary least squares over `spread_points`).
+pub fn spread_slope(growth: &[(f64, f64)], bins: usize) -> f64 {
+    let points = spread_points(growth, bins);
+    if points.len() < 2 {
+        return f64::NAN;
+    }
+    ols(&points).0
 }
 
 /// Run `scenario` once and collect the facts of one run.

@@ -24,7 +24,7 @@ use plotters::prelude::*;
 
 use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
 use crate::config::ClusterType;
-use crate::validation::{excess_kurtosis, RunFacts};
+use crate::validation::{excess_kurtosis, ols, spread_points, RunFacts};
 
 /// Share of the largest firms in the Hill estimate (as in P1).
 pub const TAIL_SHARE: f64 = 0.1;
@@ -486,40 +486,6 @@ pub struct GrowthSpread {
     pub intercept: f64,
     /// Rates per bin.
     pub per_bin: usize,
-}
-
-/// The equal-count bins of `validation::spread_slope`: rates sorted by ln
-/// relative size, cut into `bins` chunks of ⌊n/bins⌋ (the remainder of the
-/// largest sizes dropped); each bin gives (mean ln size, ln sample sd).
-/// Empty when a bin would hold fewer than 10 rates.
-pub fn spread_points(growth: &[(f64, f64)], bins: usize) -> Vec<(f64, f64)> {
-    let mut g: Vec<(f64, f64)> = growth.to_vec();
-    g.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let per = g.len() / bins.max(1);
-    if per < 10 {
-        return Vec::new();
-    }
-    (0..bins)
-        .map(|b| {
-            let chunk = &g[b * per..(b + 1) * per];
-            let n = chunk.len() as f64;
-            let mx = chunk.iter().map(|p| p.0).sum::<f64>() / n;
-            let my = chunk.iter().map(|p| p.1).sum::<f64>() / n;
-            let var = chunk.iter().map(|p| (p.1 - my).powi(2)).sum::<f64>() / (n - 1.0);
-            (mx, 0.5 * var.ln())
-        })
-        .collect()
-}
-
-/// Ordinary least squares of y on x: (slope, intercept).
-pub fn ols(points: &[(f64, f64)]) -> (f64, f64) {
-    let n = points.len() as f64;
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let slope = sxy / sxx;
-    (slope, my - slope * mx)
 }
 
 impl GrowthSpread {
