@@ -122,12 +122,30 @@ fn i64s(v: impl Iterator<Item = u64>) -> Vec<i64> {
     v.map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect()
 }
 
+/// (run, row) for every row of one per-run list of every run in `batch`, in
+/// run order then row order.
+fn per_run<'a, T>(
+    batch: &'a [RunOutput],
+    rows: impl Fn(&'a RunRecord) -> &'a Vec<T>,
+) -> Vec<(u32, &'a T)> {
+    batch
+        .iter()
+        .flat_map(|o| rows(&o.record).iter().map(move |r| (o.run, r)))
+        .collect()
+}
+
+/// The `site_kind`/`kind` label of a site.
+fn site_kind(in_cluster: bool) -> &'static str {
+    if in_cluster {
+        "cluster"
+    } else {
+        "residential"
+    }
+}
+
 /// `region`: one row per run and step, ordered by run then step.
 pub fn region_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
-    let rows: Vec<(u32, &RegionRow)> = batch
-        .iter()
-        .flat_map(|o| o.record.region.iter().map(move |r| (o.run, r)))
-        .collect();
+    let rows = per_run(batch, |r| &r.region);
     let f = |g: fn(&RegionRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
     let c = |g: fn(&RegionRow) -> u64| i64s(rows.iter().map(|(_, r)| g(r)));
     let columns = vec![
@@ -169,10 +187,7 @@ pub fn region_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResul
 /// `clusters`: one row per run, step and cluster, in that order.
 pub fn clusters_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
     use crate::model::ClusterRow;
-    let rows: Vec<(u32, &ClusterRow)> = batch
-        .iter()
-        .flat_map(|o| o.record.clusters.iter().map(move |r| (o.run, r)))
-        .collect();
+    let rows = per_run(batch, |r| &r.clusters);
     let f = |g: &dyn Fn(&ClusterRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
     let b = |g: fn(&ClusterRow) -> bool| rows.iter().map(|(_, r)| g(r)).collect::<Vec<bool>>();
     let status: Vec<&str> = rows
@@ -263,21 +278,8 @@ pub fn runs_frame(
 
 /// `firms`: the final snapshot, one row per run and alive firm, by run then firm.
 pub fn firms_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
-    use crate::model::FirmRow;
-    let rows: Vec<(u32, &FirmRow)> = batch
-        .iter()
-        .flat_map(|o| o.record.firms.iter().map(move |r| (o.run, r)))
-        .collect();
-    let kind: Vec<&str> = rows
-        .iter()
-        .map(|(_, r)| {
-            if r.in_cluster {
-                "cluster"
-            } else {
-                "residential"
-            }
-        })
-        .collect();
+    let rows = per_run(batch, |r| &r.firms);
+    let kind: Vec<&str> = rows.iter().map(|(_, r)| site_kind(r.in_cluster)).collect();
     let columns = vec![
         Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
         Column::new("firm".into(), i64s(rows.iter().map(|(_, r)| r.firm))),
@@ -312,21 +314,9 @@ pub fn firms_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult
 /// residential areas), for maps.
 pub fn sites_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
     use crate::model::SiteRow;
-    let rows: Vec<(u32, &SiteRow)> = batch
-        .iter()
-        .flat_map(|o| o.record.sites.iter().map(move |r| (o.run, r)))
-        .collect();
+    let rows = per_run(batch, |r| &r.sites);
     let f = |g: fn(&SiteRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
-    let kind: Vec<&str> = rows
-        .iter()
-        .map(|(_, r)| {
-            if r.is_cluster {
-                "cluster"
-            } else {
-                "residential"
-            }
-        })
-        .collect();
+    let kind: Vec<&str> = rows.iter().map(|(_, r)| site_kind(r.is_cluster)).collect();
     let columns = vec![
         Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
         Column::new("kind".into(), kind),
