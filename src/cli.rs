@@ -36,6 +36,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Check a scenario against the stylised facts P1–P8 (MODEL.md §1) and print the table.
     ValidateModel(ValidateModelArgs),
+    /// Fit config fields to target moments (simulated method of moments); see docs/calibration.md.
+    Calibrate(CalibrateArgs),
 }
 
 /// Options of every command that runs Monte Carlo jobs (`run`, `compare`, `sweep`).
@@ -185,6 +187,23 @@ pub struct SweepArgs {
     /// Output directory. Default: outputs/<config stem>_sweep.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub job: JobFlags,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CalibrateArgs {
+    /// Base scenario file (RON); the fitted parameters are set on it.
+    pub config: PathBuf,
+    /// The target moments, the parameters to fit and the search settings (RON; see docs/calibration.md).
+    #[arg(long, value_name = "TARGETS.ron")]
+    pub targets: PathBuf,
+    /// Output directory. Default: outputs/<config stem>_calibration.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Evaluations of the search (start points included). Default: the targets file's `search.budget`.
+    #[arg(long)]
+    pub budget: Option<usize>,
     #[command(flatten)]
     pub job: JobFlags,
 }

@@ -4,6 +4,7 @@
 //! `experiment`, `output` and `app` form the shell around it.
 
 pub mod app;
+pub mod calibrate;
 pub mod cli;
 pub mod compare;
 pub mod config;

@@ -312,17 +312,7 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
         .collect::<anyhow::Result<Vec<_>>>()
         .with_context(|| format!("checking the design over {}", args.config.display()))?;
 
-    let stem = args
-        .config
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("outputs").join(format!("{stem}_sweep")));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let (stem, out_dir) = output_dir(&args.config, args.out.as_deref(), "sweep")?;
     let design_file = out_dir.join("design.parquet");
     let mut df = design_frame(&design)?;
     let mut buf = Vec::new();
@@ -381,6 +371,25 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
         report.out_dir.display()
     );
     Ok(())
+}
+
+/// The config's file stem and the output directory of a command over it:
+/// `out`, or `outputs/<stem>_<suffix>`; the directory is created.
+pub fn output_dir(
+    config: &Path,
+    out: Option<&Path>,
+    suffix: &str,
+) -> anyhow::Result<(String, PathBuf)> {
+    let stem = config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let dir = out.map_or_else(
+        || PathBuf::from("outputs").join(format!("{stem}_{suffix}")),
+        Path::to_path_buf,
+    );
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok((stem, dir))
 }
 
 /// The run directory of design point `p` under a sweep directory.

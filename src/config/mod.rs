@@ -16,6 +16,9 @@ pub mod validate;
 use std::path::Path;
 
 pub use error::{ConfigError, Issue};
+/// RON parse errors as `ConfigError`s (file, line, column, field path), for
+/// other RON inputs such as calibration targets.
+pub(crate) use load::spanned_error;
 pub use types::*;
 
 /// The embedded default scenario, `configs/hanoi.ron`.

@@ -15,6 +15,7 @@
 //! Text is drawn with DejaVu Sans embedded in the binary (`assets/fonts`), so
 //! PNGs need no system fonts; SVGs name the `sans-serif` family.
 
+pub mod calibration;
 pub mod comparison;
 pub mod data;
 pub mod distribution;
