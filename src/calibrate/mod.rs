@@ -365,16 +365,20 @@ pub fn calibrate(
     let mut phase = "simplex";
     let mut failure: Option<anyhow::Error> = None;
     let outcome = search::nelder_mead(
-        |ys: &[Vec<f64>]| -> Result<Vec<f64>, ()> {
+        |ys: &[Vec<f64>]| -> Result<(Vec<f64>, usize), ()> {
             let xs: Vec<Vec<f64>> = ys.iter().map(|y| from_y(&problem.params, y)).collect();
+            let before = ev.asked;
             let rows = ev.eval(&xs, phase, &[]);
+            // A point this run asked for before costs nothing (in one
+            // dimension a shrink repeats the rejected inside contraction).
+            let cost = ev.asked - before;
             if let Err(e) = ev.save() {
                 failure = Some(e);
                 return Err(());
             }
             ev.note(phase);
             phase = "search";
-            Ok(rows.iter().map(|&i| ev.loss(&ev.rows[i])).collect())
+            Ok((rows.iter().map(|&i| ev.loss(&ev.rows[i])).collect(), cost))
         },
         simplex,
         &[start_loss[first]],
@@ -571,6 +575,13 @@ pub fn run_calibrate(args: &CalibrateArgs) -> anyhow::Result<CalibrateReport> {
     })?;
     let (_, out_dir) = crate::sweep::output_dir(&args.config, args.out.as_deref(), "calibration")?;
     let log_path = out_dir.join("calibration.parquet");
+    // A process killed while writing the log leaves its temporary file.
+    for entry in std::fs::read_dir(&out_dir)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".calibration.parquet.") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let previous = if log_path.is_file() {
         if args.job.resume {
             log::read(&log_path, &problem)?
@@ -830,6 +841,37 @@ mod tests {
             json_to_ron(&v),
             r#"(a: (b: 0.25, c: [1, 2]), n: None, s: "x\"y", t: true)"#
         );
+    }
+
+    #[test]
+    fn replicate_weights_are_inverse_pooled_variances_of_the_start_points() {
+        let text = r#"(
+            targets: [
+                (name: "a", moment: Region(column: "firms", at: Last), value: 10.0),
+                (name: "b", moment: Region(column: "links", at: Last), value: 0.0),
+            ],
+            parameters: [(path: "government.leakage", lo: 0.1, hi: 0.5)],
+            weighting: Replicates,
+        )"#;
+        let file = Path::new("t.ron");
+        let t = targets::parse(text, file).unwrap();
+        let p = Problem::new(crate::config::embedded_default(), t, file).unwrap();
+        let entry = |sd: Vec<f64>| Entry {
+            x: vec![0.2],
+            phase: String::new(),
+            profile: String::new(),
+            valid: true,
+            mean: vec![0.0, 0.0],
+            sd,
+        };
+        let (e1, e2) = (entry(vec![1.0, 0.0]), entry(vec![3.0, f64::NAN]));
+        let w = p.weights(&[&e1, &e2]).unwrap();
+        assert_eq!(w[0], 1.0 / 5.0);
+        // A moment the seeds do not move: the floor, not a division by zero.
+        assert_eq!(w[1], 1.0 / 1e-18);
+        let none = entry(vec![f64::NAN, f64::NAN]);
+        let err = p.weights(&[&none]).unwrap_err().to_string();
+        assert!(err.contains("`a`"), "{err}");
     }
 
     #[test]

@@ -88,9 +88,11 @@ pub struct Outcome {
 /// Minimise `f` from the initial simplex `simplex` (d + 1 points in d
 /// dimensions). `known` gives values of the first vertices when they are
 /// already known (they are not evaluated again). `f` receives a batch of
-/// points and returns their values in order (NaN counts as +∞); an error
-/// stops the search.
-pub fn nelder_mead<E, F: FnMut(&[Vec<f64>]) -> Result<Vec<f64>, E>>(
+/// points and returns their values in order (NaN counts as +∞) and how many
+/// evaluations the batch cost against the budget (fewer than its length when
+/// some points were evaluated before); an error stops the search. A step is
+/// taken only if the budget has room for all its points.
+pub fn nelder_mead<E, F: FnMut(&[Vec<f64>]) -> Result<(Vec<f64>, usize), E>>(
     mut f: F,
     simplex: Vec<Vec<f64>>,
     known: &[f64],
@@ -126,8 +128,8 @@ pub fn nelder_mead<E, F: FnMut(&[Vec<f64>]) -> Result<Vec<f64>, E>>(
             sort(&mut v);
             return Ok(outcome(&v, 0, 0, Stop::Budget));
         }
-        let values = f(&unknown)?;
-        evals += unknown.len();
+        let (values, cost) = f(&unknown)?;
+        evals += cost;
         for (x, v) in unknown.into_iter().zip(values) {
             vertices.push((clean(v), order, x));
             order += 1;
@@ -143,8 +145,9 @@ pub fn nelder_mead<E, F: FnMut(&[Vec<f64>]) -> Result<Vec<f64>, E>>(
         if *evals + 1 > opts.max_evals {
             return Ok(None);
         }
-        *evals += 1;
-        Ok(Some(clean(f(std::slice::from_ref(x))?[0])))
+        let (values, cost) = f(std::slice::from_ref(x))?;
+        *evals += cost;
+        Ok(Some(clean(values[0])))
     };
     loop {
         let spread = vertices
@@ -153,6 +156,11 @@ pub fn nelder_mead<E, F: FnMut(&[Vec<f64>]) -> Result<Vec<f64>, E>>(
             .fold(0.0, f64::max);
         if spread <= opts.xtol {
             return Ok(outcome(&vertices, evals, iterations, Stop::Converged));
+        }
+        // Repeated points cost nothing, so bound the steps too (a safety net:
+        // every accepted step lowers the simplex and a shrink halves it).
+        if iterations >= 10 * (opts.max_evals + d + 1) {
+            return Ok(outcome(&vertices, evals, iterations, Stop::Budget));
         }
         iterations += 1;
         let centroid: Vec<f64> = (0..d)
@@ -213,8 +221,8 @@ pub fn nelder_mead<E, F: FnMut(&[Vec<f64>]) -> Result<Vec<f64>, E>>(
                             .collect()
                     })
                     .collect();
-                let values = f(&points)?;
-                evals += d;
+                let (values, cost) = f(&points)?;
+                evals += cost;
                 for (slot, (x, v)) in vertices[1..].iter_mut().zip(points.into_iter().zip(values)) {
                     *slot = (clean(v), order, x);
                     order += 1;
@@ -272,7 +280,7 @@ mod tests {
         let out = nelder_mead::<(), _>(
             |pts| {
                 asked.extend(pts.iter().cloned());
-                Ok(pts.iter().map(|p| f(p)).collect())
+                Ok((pts.iter().map(|p| f(p)).collect(), pts.len()))
             },
             simplex(x0, 0.5),
             &[],
@@ -318,16 +326,18 @@ mod tests {
         let out = nelder_mead::<(), _>(
             |pts| {
                 asked += pts.len();
-                Ok(pts
-                    .iter()
-                    .map(|p| {
-                        if p[0] > 2.0 {
-                            f64::NAN
-                        } else {
-                            (p[0] - 1.0).powi(2)
-                        }
-                    })
-                    .collect())
+                Ok((
+                    pts.iter()
+                        .map(|p| {
+                            if p[0] > 2.0 {
+                                f64::NAN
+                            } else {
+                                (p[0] - 1.0).powi(2)
+                            }
+                        })
+                        .collect(),
+                    pts.len(),
+                ))
             },
             vec![vec![0.0], vec![0.5]],
             &[1.0],

@@ -143,7 +143,8 @@ fn grid(n: usize) -> (usize, usize) {
 /// Pixel size of a chart of `n` panels under a title.
 fn panels_size(n: usize) -> (u32, u32) {
     let (r, c) = grid(n);
-    (PANEL.0 * c as u32, PANEL.1 * r as u32 + 60)
+    // Wide enough for the title even with one panel.
+    ((PANEL.0 * c as u32).max(1000), PANEL.1 * r as u32 + 60)
 }
 
 /// `n` panel areas under `title`.
@@ -189,6 +190,7 @@ impl Figure for LossChart<'_> {
         chart
             .configure_mesh()
             .x_desc("evaluation (in the order the search asked)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("loss (log scale)")
             .y_label_formatter(&|v| format!("{v:.1e}"))
             .label_style((FAMILY, 14))
@@ -268,6 +270,7 @@ impl Figure for MomentsChart<'_> {
             chart
                 .configure_mesh()
                 .x_desc("evaluation")
+                .x_label_formatter(&|v| format!("{v:.0}"))
                 .y_label_formatter(&|v| fmt_tick(*v))
                 .label_style((FAMILY, 13))
                 .axis_desc_style((FAMILY, 14))
