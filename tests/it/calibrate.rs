@@ -336,6 +336,40 @@ fn a_killed_calibration_resumes_to_the_answer_of_an_uninterrupted_one() {
         std::fs::read_to_string(killed.join("best.ron")).unwrap(),
         std::fs::read_to_string(whole.join("best.ron")).unwrap()
     );
+    // The whole log too: the same points in the same order with the same
+    // moments and losses, whatever the thread count.
+    let log_of = |dir: &Path| {
+        let cols = [
+            text("phase"),
+            num("entry.utility.residential"),
+            num("mean_quality_mean"),
+            num("sd_occupancy_last"),
+            num("loss"),
+        ];
+        let t = read_files(&[dir.join("calibration.parquet")], &cols).unwrap();
+        (
+            t.text,
+            t.num
+                .values()
+                .flatten()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(log_of(&killed), log_of(&whole));
+
+    // A log is resumed only with the inputs it was written for.
+    let other = std::fs::read_to_string(&targets)
+        .unwrap()
+        .replace("replicates: 4", "replicates: 5");
+    std::fs::write(&targets, other).unwrap();
+    let o = calibrate(&base, &targets, &killed, &["--resume"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("other inputs") && err.contains("--force"),
+        "{err}"
+    );
 }
 
 #[test]
