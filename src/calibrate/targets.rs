@@ -125,7 +125,13 @@ impl Search {
 /// Why a TARGETS.ron file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetsError {
-    /// Unreadable, not RON, an unknown field or a value of the wrong type
+    #[error("cannot read targets file {}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not RON, an unknown field or a value of the wrong type
     /// (file, line, column and field path).
     #[error(transparent)]
     Parse(#[from] ConfigError),
@@ -138,7 +144,7 @@ pub enum TargetsError {
 
 /// Read and parse TARGETS.ron (no validation against a scenario yet).
 pub fn read(path: &Path) -> Result<Targets, TargetsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| TargetsError::Io {
         file: path.to_path_buf(),
         source,
     })?;
