@@ -127,7 +127,8 @@ pub struct ValidateModelArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
-    /// An output directory of `clustersim run` (region*.parquet) or `clustersim compare` (comparison.parquet).
+    /// An output directory of `clustersim run` (region*.parquet), `clustersim compare`
+    /// (comparison.parquet) or `clustersim calibrate` (calibration.parquet).
     pub dir: PathBuf,
     /// Where to write the charts. Default: DIR/plots.
     #[arg(long)]

@@ -244,15 +244,20 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
         scale: 1.0,
     };
     let comparison = dir.join("comparison.parquet");
+    let calibration = dir.join("calibration.parquet");
     let has_region = !data::table_files(dir, "region")?.is_empty();
-    if !has_region && !comparison.is_file() {
+    if !has_region && !comparison.is_file() && !calibration.is_file() {
         anyhow::bail!(
-            "{} has neither region.parquet (nor region-part-*.parquet) nor comparison.parquet; \
-             give an output directory of `clustersim run` or `clustersim compare`",
+            "{} has neither region.parquet (nor region-part-*.parquet) nor comparison.parquet \
+             nor calibration.parquet; give an output directory of `clustersim run`, \
+             `clustersim compare` or `clustersim calibrate`",
             dir.display()
         );
     }
     let mut written = Vec::new();
+    if calibration.is_file() {
+        written.extend(calibration::plot_calibration(dir, &out)?);
+    }
     if comparison.is_file() {
         written.extend(plot_comparison(&comparison, &out)?);
     }

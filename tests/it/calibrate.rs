@@ -275,6 +275,21 @@ fn a_parameter_that_moves_no_target_is_not_identified() {
         stdout.contains("NO (flat within replicate noise)"),
         "{stdout}"
     );
+    // `clustersim plot` redraws the charts from the Parquet files alone.
+    let charts = tmp.path().join("charts");
+    ok(&clustersim(&[
+        "plot",
+        out.to_str().unwrap(),
+        "--out",
+        charts.to_str().unwrap(),
+    ]));
+    for chart in [
+        "calibration_loss",
+        "calibration_moments",
+        "calibration_profiles",
+    ] {
+        assert!(charts.join(format!("{chart}.svg")).is_file(), "{chart}");
+    }
 }
 
 #[test]
