@@ -34,7 +34,7 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run a grid or Latin-hypercube design over config fields named by path.
     Sweep(SweepArgs),
-    /// Check a scenario against the stylised facts P1–P8 (MODEL.md §1) and print the table.
+    /// Check a scenario against the stylised facts P1–P9 (MODEL.md §1), each beside its negative control.
     ValidateModel(ValidateModelArgs),
 }
 

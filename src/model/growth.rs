@@ -36,6 +36,9 @@ impl World<'_> {
             .map(|a| (1.0 + a as f64 * dt).powf(-gp.exit_age_exponent))
             .collect();
         let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| s.size_median.ln()).collect();
+        let laplace = gp.shock == crate::config::Shock::Laplace;
+        let year = (1.0 / dt).round().max(1.0) as u32;
+        let new_year = (step - 1) % year == 0;
 
         for site_ix in 0..n_sites {
             let (site, members, q_site, shortage, counts) = if site_ix < self.clusters.len() {
@@ -73,6 +76,13 @@ impl World<'_> {
                 let xi_s: f64 = rng.sample(StandardNormal);
                 // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
                 let exp1: f64 = rng.sample(Exp1);
+                // The Laplace shock's variance multiplier, redrawn at the
+                // start of each year (one draw per firm-step either way, so
+                // the stream stays aligned).
+                let v: f64 = rng.sample(Exp1);
+                if new_year {
+                    f.vol = if laplace { v } else { 1.0 };
+                }
                 let ln_a = f.productivity.ln() + inn * sqdt * xi_a;
                 f.productivity = ln_a.exp();
                 let s = f.sector as usize;
@@ -89,7 +99,7 @@ impl World<'_> {
                         0.0
                     };
                 let ln_rel = f.size.ln() - ln_s0[s];
-                let vol = gp.sigma0 * (-gp.beta * ln_rel).exp();
+                let vol = gp.sigma0 * (-gp.beta * ln_rel).exp() * f.vol.sqrt();
                 let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
                 f.size = (ln_rel + ln_s0[s]).exp();
                 let hazard = gp.exit_hazard
