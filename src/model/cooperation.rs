@@ -230,7 +230,9 @@ impl World<'_> {
             }
         }
         for (i, v) in updates {
-            self.firms[i as usize].productivity = v;
+            let f = &mut self.firms[i as usize];
+            f.productivity = v;
+            f.ln_prod = v.ln();
         }
     }
 }

@@ -172,6 +172,8 @@ impl World<'_> {
                 relocated: false,
                 alive: true,
                 vol,
+                ln_size: 0.0,
+                ln_prod: 0.0,
             });
             if let Site::Cluster(c) = site {
                 let c = c as usize;

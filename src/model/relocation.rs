@@ -88,6 +88,37 @@ impl World<'_> {
         };
         let mut claimed = 0.0;
         let mut closed = Vec::new();
+        let u_home = [self.home_utility(false, e), self.home_utility(true, e)];
+        // The move probability from the inclusive value and the moving cost
+        // net of subsidy; non-decreasing in `iv` and non-increasing in `cost`
+        // when θ_gain, θ_cost ≥ 0.
+        let p_move = |iv: f64, cost: f64, pol: bool| {
+            let subsidy = if pol { subsidy_each.min(cost) } else { 0.0 };
+            let x = rp.theta0
+                + rp.theta_gain * (iv - u_home[pol as usize])
+                + if pol { rp.theta_enf * e } else { 0.0 }
+                - rp.theta_cost * (cost - subsidy).max(0.0);
+            (
+                1.0 - (-rp.relocation_rate * dt * logistic(x)).exp(),
+                subsidy,
+            )
+        };
+        // An upper bound of p per (home, sector): every cluster of the list
+        // feasible (IV over all of them) and the nearest one's distance.
+        // A firm whose uniform is above the bound cannot move, so its choice
+        // set need not be evaluated (the same decision, far less work).
+        let bounded = rp.theta_gain >= 0.0 && rp.theta_cost >= 0.0;
+        let iv_all: Vec<(f64, f64)> = choices
+            .iter()
+            .map(|cands| {
+                let total: f64 = cands.iter().map(|ch| ch.shifted).sum();
+                let d_min = cands.iter().map(|ch| ch.dist).fold(f64::INFINITY, f64::min);
+                match cands.first() {
+                    Some(ch) if total > 0.0 => (ch.max + total.ln(), d_min),
+                    _ => (f64::NEG_INFINITY, d_min),
+                }
+            })
+            .collect();
         for i in residents {
             let f = &self.firms[i as usize];
             let Site::Home(home) = f.site else { continue };
@@ -95,10 +126,19 @@ impl World<'_> {
             let u_dest: f64 = rng.random();
             let u: f64 = rng.random();
             let u_force: f64 = if pol && forced_on { rng.random() } else { 1.0 };
+            let forced = u_force < p_force;
+            let ix = home as usize * k + sector;
+            if bounded && !forced {
+                let (iv_max, d_min) = iv_all[ix];
+                let cost_min = rp.move_cost_per_ha * land * (1.0 + d_min / 10.0);
+                if iv_max == f64::NEG_INFINITY || u >= p_move(iv_max, cost_min, pol).0 {
+                    continue;
+                }
+            }
             // The feasible choice set: clusters with free land ≥ ℓ now. The
             // inclusive value IV = ln Σ exp(U_c) over it, and c* drawn by the
             // logit (inverse CDF of exp(U_c)/Σ with one uniform).
-            let cands = &choices[home as usize * k + sector];
+            let cands = &choices[ix];
             let fits = |ch: &&Choice| self.clusters[ch.cluster as usize].free_land() >= land;
             let total: f64 = cands.iter().filter(fits).map(|ch| ch.shifted).sum();
             let mut moved = false;
@@ -115,19 +155,14 @@ impl World<'_> {
                 let ch = dest.expect("a feasible cluster exists when total > 0");
                 let iv = ch.max + total.ln();
                 let cost = rp.move_cost_per_ha * land * (1.0 + ch.dist / 10.0);
-                let subsidy = if pol { subsidy_each.min(cost) } else { 0.0 };
-                let x = rp.theta0
-                    + rp.theta_gain * (iv - self.home_utility(pol, e))
-                    + if pol { rp.theta_enf * e } else { 0.0 }
-                    - rp.theta_cost * (cost - subsidy).max(0.0);
-                let p = 1.0 - (-rp.relocation_rate * dt * logistic(x)).exp();
-                if u < p || u_force < p_force {
+                let (p, subsidy) = p_move(iv, cost, pol);
+                if u < p || forced {
                     self.relocate(i, ch.cluster);
                     claimed += subsidy;
                     moved = true;
                 }
             }
-            if !moved && u_force < p_force {
+            if !moved && forced {
                 closed.push(i);
             }
         }

@@ -112,9 +112,13 @@ pub struct Firm {
     pub partners: Vec<u32>,
     pub relocated: bool,
     pub alive: bool,
-    /// Variance multiplier of this year's growth shocks (1 for `Gaussian`;
-    /// v ~ Exp(1) redrawn each year for `Laplace`, MODEL.md §4.5).
+    /// Standard-deviation multiplier √v of this year's growth shocks (1 for
+    /// `Gaussian`; v ~ Exp(1) redrawn each year for `Laplace`, MODEL.md §4.5).
     pub vol: f64,
+    /// ln S and ln A, kept beside S and A so a growth step needs no
+    /// logarithm (set by `add_firm`; growth, spillover and training keep them).
+    pub ln_size: f64,
+    pub ln_prod: f64,
 }
 
 /// Cumulative and per-step counters.
@@ -282,7 +286,13 @@ pub fn draw_firm(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
 /// no enforcement). A firm that exits is redrawn as a new entrant of the same
 /// age (at most 1,000 times; then the last draw is kept unwarmed). Land stays
 /// that of the entry draw: a firm's plot never changes in the model.
-pub fn spin_up(sc: &Scenario, sector: usize, age: u32, rng: &mut Stream) -> Draws {
+pub fn spin_up(
+    sc: &Scenario,
+    sector: usize,
+    age: u32,
+    age_factor: &[f64],
+    rng: &mut Stream,
+) -> Draws {
     let gp = &sc.growth;
     let dt = sc.time.dt;
     let sqdt = dt.sqrt();
@@ -290,6 +300,7 @@ pub fn spin_up(sc: &Scenario, sector: usize, age: u32, rng: &mut Stream) -> Draw
     let sec = &sc.sectors[sector];
     let ln_s0 = sec.size_median.ln();
     let inn = sc.cooperation.innovation_sigma;
+    let ln_exit_size = gp.exit_size.ln();
     let mut d = draw_firm(sc, sector, rng);
     'attempt: for _ in 0..1000 {
         let mut ln_a = d.productivity.ln();
@@ -297,19 +308,18 @@ pub fn spin_up(sc: &Scenario, sector: usize, age: u32, rng: &mut Stream) -> Draw
         let mut vol = 1.0;
         for a in 0..age {
             if gp.shock == crate::config::Shock::Laplace && a % year == 0 {
-                vol = rng.sample(Exp1);
+                vol = rng.sample::<f64, _>(Exp1).sqrt();
             }
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
             let exp1: f64 = rng.sample(Exp1);
             ln_a += inn * sqdt * xi_a;
             let g = sec.demand_growth + gp.effects.productivity * ln_a;
-            let sd = gp.sigma0 * (-gp.beta * ln_rel).exp() * f64::sqrt(vol);
+            let sd = gp.sigma0 * (-gp.beta * ln_rel).exp() * vol;
             ln_rel += g * dt + sd * sqdt * xi_s;
-            let hazard = gp.exit_hazard
-                * (-gp.exit_size_exponent * ln_rel).exp()
-                * (1.0 + a as f64 * dt).powf(-gp.exit_age_exponent);
-            if (ln_rel + ln_s0).exp() < gp.exit_size || exp1 < hazard * dt {
+            let hazard =
+                gp.exit_hazard * (-gp.exit_size_exponent * ln_rel).exp() * age_factor[a as usize];
+            if ln_rel + ln_s0 < ln_exit_size || exp1 < hazard * dt {
                 d = draw_firm(sc, sector, rng);
                 continue 'attempt;
             }
@@ -483,12 +493,16 @@ impl<'a> World<'a> {
             .collect();
         let area_cdf = cumulative(operating.iter().map(|&c| self.clusters[c as usize].area));
         let total = ini.firms_in_clusters as u64 + ini.firms_residential as u64;
+        // (1 + age in years)^(−exit_age_exponent) by age in steps, for the warm-up.
+        let age_factor: Vec<f64> = (0..=max_age_steps as usize)
+            .map(|a| (1.0 + a as f64 * sc.time.dt).powf(-sc.growth.exit_age_exponent))
+            .collect();
         for i in 0..total {
             let sector = sample_cdf(&self.sector_cdf, rng);
             let home = sample_cdf(&self.pop_cdf, rng) as u32;
             let age = rng.random_range(0..=max_age_steps);
             let d = if ini.spin_up {
-                spin_up(sc, sector, age, rng)
+                spin_up(sc, sector, age, &age_factor, rng)
             } else {
                 draw_firm(sc, sector, rng)
             };
@@ -546,13 +560,17 @@ impl<'a> World<'a> {
                 relocated: false,
                 alive: true,
                 vol: 1.0,
+                ln_size: 0.0,
+                ln_prod: 0.0,
             });
         }
     }
 
     /// Add a firm at its `site`; returns its id.
-    pub fn add_firm(&mut self, f: Firm) -> u32 {
+    pub fn add_firm(&mut self, mut f: Firm) -> u32 {
         let id = self.firms.len() as u32;
+        f.ln_size = f.size.ln();
+        f.ln_prod = f.productivity.ln();
         let site = f.site;
         self.firms.push(f);
         self.attach(id, site);

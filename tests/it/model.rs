@@ -76,6 +76,8 @@ fn firm(site: Site, land: f64) -> Firm {
         relocated: false,
         alive: true,
         vol: 1.0,
+        ln_size: 0.0,
+        ln_prod: 0.0,
     }
 }
 
