@@ -19,6 +19,7 @@ pub mod comparison;
 pub mod data;
 pub mod distribution;
 pub mod map;
+pub mod sensitivity;
 pub mod timeseries;
 pub mod validation;
 
