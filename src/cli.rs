@@ -232,6 +232,9 @@ pub struct SensitivityArgs {
     /// Bootstrap resamples of the confidence intervals.
     #[arg(long, default_value_t = 1000)]
     pub resamples: usize,
+    /// Also analyse every region metric at every step (rows with a `step`).
+    #[arg(long)]
+    pub every_step: bool,
     /// Output directory. Default: outputs/<config stem>_sensitivity.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -51,7 +51,9 @@ impl Sensitivity {
     pub fn new(rows: Vec<IndexRow>, convergence: bool) -> Self {
         let rows: Vec<IndexRow> = rows
             .into_iter()
-            .filter(|r| r.parameter2.is_none() && SHOWN.contains(&r.index.as_str()))
+            .filter(|r| {
+                r.step.is_none() && r.parameter2.is_none() && SHOWN.contains(&r.index.as_str())
+            })
             .collect();
         let mut s = Self {
             outcomes: Vec::new(),
@@ -332,6 +334,7 @@ mod tests {
     fn row(outcome: &str, p: &str, index: &str, n: u32, value: f64) -> IndexRow {
         IndexRow {
             outcome: outcome.into(),
+            step: None,
             parameter: Some(p.into()),
             parameter2: None,
             index: index.into(),

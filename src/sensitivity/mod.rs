@@ -52,6 +52,8 @@ pub struct Settings {
     pub seed: u64,
     /// Bootstrap resamples for the confs.
     pub resamples: usize,
+    /// Also analyse every region metric at every step.
+    pub every_step: bool,
 }
 
 impl Settings {
@@ -101,6 +103,7 @@ impl Settings {
             "runs": self.runs,
             "seed": self.seed,
             "resamples": self.resamples,
+            "every_step": self.every_step,
         })
     }
 
@@ -207,6 +210,7 @@ pub fn settings(args: &SensitivityArgs, base: &Scenario) -> anyhow::Result<Setti
         runs,
         seed: args.seed.unwrap_or(base.monte_carlo.seed),
         resamples: args.resamples,
+        every_step: args.every_step,
     })
 }
 
@@ -228,10 +232,19 @@ pub fn outcomes(requested: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(requested.to_vec())
 }
 
-/// The stored outcomes of one run: every outcome of
-/// [`compare::outcome_names`], in that order, from its region rows (the
-/// definitions of `compare`: last step and time mean).
-pub fn run_outcomes(scenario: &Scenario, seed: u64, run: u32) -> anyhow::Result<Vec<f64>> {
+/// What one run gives the analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunValues {
+    /// Every outcome of [`compare::outcome_names`], in that order.
+    pub outcomes: Vec<f64>,
+    /// `steps[m][t]`: metric m of [`OUTCOME_METRICS`] at step t (0..=steps).
+    pub steps: Vec<Vec<f64>>,
+}
+
+/// Simulate one run and compute its outcomes from its region rows (the
+/// definitions of `compare`: last step and time mean) and its per-step
+/// metrics.
+pub fn run_outcomes(scenario: &Scenario, seed: u64, run: u32) -> anyhow::Result<RunValues> {
     let record = crate::model::simulate(scenario, seed, u64::from(run), false);
     let batch = [crate::output::tables::RunOutput { run, record }];
     let df = crate::output::tables::region_frame(&batch, &[]).context("building region rows")?;
@@ -245,7 +258,7 @@ pub fn run_outcomes(scenario: &Scenario, seed: u64, run: u32) -> anyhow::Result<
         t.num.insert(name.to_string(), values);
     }
     let o = compare::outcomes_from_region(&t);
-    Ok(compare::outcome_names()
+    let outcomes = compare::outcome_names()
         .iter()
         .map(|n| {
             o.values
@@ -254,12 +267,20 @@ pub fn run_outcomes(scenario: &Scenario, seed: u64, run: u32) -> anyhow::Result<
                 .copied()
                 .unwrap_or(f64::NAN)
         })
-        .collect())
+        .collect();
+    // region_frame orders a run's rows by step.
+    let steps = OUTCOME_METRICS.iter().map(|m| t.f(m).to_vec()).collect();
+    Ok(RunValues { outcomes, steps })
 }
 
 /// The file of batch `b` of `shard`.
 pub fn batch_file_name(shard: Shard, b: usize) -> String {
     format!("replicates-{}-b{b:05}.parquet", shard.tag())
+}
+
+/// The per-step file of batch `b` of `shard` (with `--every-step`).
+pub fn steps_file_name(shard: Shard, b: usize) -> String {
+    format!("steps-{}-b{b:05}.parquet", shard.tag())
 }
 
 /// (point, run) of unit `u`.
@@ -276,13 +297,17 @@ fn shard_batches(shard: Shard, units: usize, batch: usize) -> Vec<Vec<usize>> {
 }
 
 fn replicate_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    part_files(dir, "replicates-part-")
+}
+
+fn part_files(dir: &Path, prefix: &str) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("replicates-part-") && n.ends_with(".parquet"))
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".parquet"))
         })
         .collect();
     files.sort();
@@ -308,6 +333,64 @@ pub fn read_replicates(dir: &Path) -> anyhow::Result<BTreeMap<(usize, u32), Vec<
     Ok(out)
 }
 
+/// Per (point, run): `[metric][step]` of [`OUTCOME_METRICS`].
+pub type StepValues = BTreeMap<(usize, u32), Vec<Vec<f64>>>;
+
+/// The per-step metrics found in `dir` (`steps-part-*` files):
+/// `(point, run) → [metric][step]`.
+pub fn read_steps(dir: &Path) -> anyhow::Result<StepValues> {
+    let files = part_files(dir, "steps-part-")?;
+    let mut out = StepValues::new();
+    if files.is_empty() {
+        return Ok(out);
+    }
+    let mut cols = vec![num("point"), num("run"), num("step")];
+    cols.extend(OUTCOME_METRICS.iter().map(|m| num(m)));
+    let t = data::read_files(&files, &cols)?;
+    for i in 0..t.len {
+        let key = (t.f("point")[i] as usize, t.f("run")[i] as u32);
+        let step = t.f("step")[i] as usize;
+        let entry = out
+            .entry(key)
+            .or_insert_with(|| vec![Vec::new(); OUTCOME_METRICS.len()]);
+        for (m, name) in OUTCOME_METRICS.iter().enumerate() {
+            if entry[m].len() <= step {
+                entry[m].resize(step + 1, f64::NAN);
+            }
+            entry[m][step] = t.f(name)[i];
+        }
+    }
+    Ok(out)
+}
+
+/// The per-step rows of a batch: `point`, `run`, `step`, then every metric
+/// of [`OUTCOME_METRICS`].
+fn steps_frame(units: &[usize], runs: u32, values: &[RunValues]) -> anyhow::Result<DataFrame> {
+    let (mut pts, mut reps, mut steps) = (Vec::new(), Vec::new(), Vec::new());
+    let mut metrics: Vec<Vec<f64>> = vec![Vec::new(); OUTCOME_METRICS.len()];
+    for (&u, v) in units.iter().zip(values) {
+        let (p, r) = unit_of(u, runs);
+        let len = v.steps.first().map_or(0, Vec::len);
+        for t in 0..len {
+            pts.push(p as f64);
+            reps.push(r as i32);
+            steps.push(t as i32);
+            for (m, col) in metrics.iter_mut().enumerate() {
+                col.push(v.steps[m][t]);
+            }
+        }
+    }
+    let mut cols = vec![
+        Column::new("point".into(), pts),
+        Column::new("run".into(), reps),
+        Column::new("step".into(), steps),
+    ];
+    for (name, col) in OUTCOME_METRICS.iter().zip(metrics) {
+        cols.push(Column::new((*name).into(), col));
+    }
+    Ok(DataFrame::new_infer_height(cols)?)
+}
+
 /// What a sensitivity job wrote.
 #[derive(Debug, Clone)]
 pub struct SensitivityReport {
@@ -326,7 +409,11 @@ pub struct SensitivityReport {
 /// One row of `sensitivity.parquet` or `convergence.parquet`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexRow {
+    /// An outcome of `compare`, or with `step` a region metric.
     pub outcome: String,
+    /// The step of a per-step row (`--every-step`); `None` for the final
+    /// and time-mean outcomes.
+    pub step: Option<u32>,
     /// The parameter path; `None` for the outcome's `noise_share`.
     pub parameter: Option<String>,
     /// The second parameter of `S2`.
@@ -341,6 +428,7 @@ pub struct IndexRow {
 fn index_frame(rows: &[IndexRow]) -> anyhow::Result<DataFrame> {
     Ok(polars::df!(
         "outcome" => rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
+        "step" => rows.iter().map(|r| r.step).collect::<Vec<_>>(),
         "parameter" => rows.iter().map(|r| r.parameter.as_deref()).collect::<Vec<_>>(),
         "parameter2" => rows.iter().map(|r| r.parameter2.as_deref()).collect::<Vec<_>>(),
         "index" => rows.iter().map(|r| r.index.as_str()).collect::<Vec<_>>(),
@@ -356,6 +444,7 @@ pub fn read_index_rows(path: &Path) -> anyhow::Result<Vec<IndexRow>> {
         &[path.to_path_buf()],
         &[
             text("outcome"),
+            num("step"),
             text("parameter"),
             text("parameter2"),
             text("index"),
@@ -368,6 +457,9 @@ pub fn read_index_rows(path: &Path) -> anyhow::Result<Vec<IndexRow>> {
     Ok((0..t.len)
         .map(|i| IndexRow {
             outcome: t.s("outcome")[i].clone(),
+            step: Some(t.f("step")[i])
+                .filter(|v| !v.is_nan())
+                .map(|v| v as u32),
             parameter: some(&t.s("parameter")[i]),
             parameter2: some(&t.s("parameter2")[i]),
             index: t.s("index")[i].clone(),
@@ -402,19 +494,14 @@ struct PointStats {
     sd: Vec<f64>,
 }
 
-fn point_stats(
-    reps: &BTreeMap<(usize, u32), Vec<f64>>,
-    points: usize,
-    runs: u32,
-    k: usize,
-) -> PointStats {
-    let values: Vec<Vec<f64>> = (0..points)
-        .map(|p| {
-            (0..runs)
-                .map(|r| reps.get(&(p, r)).map_or(f64::NAN, |v| v[k]))
-                .collect()
-        })
-        .collect();
+/// `value(point, run)` for every point and run, as `[point][run]`.
+fn matrix(points: usize, runs: u32, value: impl Fn(usize, u32) -> f64) -> Vec<Vec<f64>> {
+    (0..points)
+        .map(|p| (0..runs).map(|r| value(p, r)).collect())
+        .collect()
+}
+
+fn point_stats(values: Vec<Vec<f64>>) -> PointStats {
     let mut s = PointStats {
         values: Vec::new(),
         n: Vec::new(),
@@ -439,6 +526,52 @@ fn point_stats(
     s
 }
 
+/// The indices and the noise share of one outcome (at one step).
+fn outcome_rows(
+    settings: &Settings,
+    unit: &[Vec<f64>],
+    outcome: &str,
+    step: Option<u32>,
+    s: &PointStats,
+) -> Vec<IndexRow> {
+    let mut rows: Vec<IndexRow> = settings
+        .indices(unit, &s.mean)
+        .iter()
+        .map(|i| index_row(settings, outcome, step, settings.samples, i))
+        .collect();
+    rows.push(IndexRow {
+        outcome: outcome.to_string(),
+        step,
+        parameter: None,
+        parameter2: None,
+        index: "noise_share".to_string(),
+        n: settings.samples as u32,
+        value: analyze::noise_share(&s.values),
+        conf: None,
+    });
+    rows
+}
+
+fn index_row(
+    settings: &Settings,
+    outcome: &str,
+    step: Option<u32>,
+    n: usize,
+    i: &analyze::Index,
+) -> IndexRow {
+    let name = |k: usize| settings.params[k].0.clone();
+    IndexRow {
+        outcome: outcome.to_string(),
+        step,
+        parameter: Some(name(i.parameter)),
+        parameter2: i.other.map(name),
+        index: i.index.to_string(),
+        n: n as u32,
+        value: i.value,
+        conf: i.conf,
+    }
+}
+
 /// The analysis of a complete design: `points.parquet`, `sensitivity.parquet`,
 /// `convergence.parquet`; returns the index rows.
 fn analyse(
@@ -451,12 +584,14 @@ fn analyse(
 ) -> anyhow::Result<Vec<IndexRow>> {
     let all = compare::outcome_names();
     let points = settings.points();
-    let names: Vec<&str> = settings.params.iter().map(|(p, _, _)| p.as_str()).collect();
     let stats: Vec<(usize, PointStats)> = outcomes
         .iter()
         .map(|o| {
             let k = all.iter().position(|a| a == o).unwrap_or(0);
-            (k, point_stats(reps, points, settings.runs, k))
+            let values = matrix(points, settings.runs, |p, r| {
+                reps.get(&(p, r)).map_or(f64::NAN, |v| v[k])
+            });
+            (k, point_stats(values))
         })
         .collect();
 
@@ -484,29 +619,7 @@ fn analyse(
         .par_iter()
         .zip(&stats)
         .map(|(o, (_, s))| {
-            let row = |n: usize, i: &analyze::Index| IndexRow {
-                outcome: o.clone(),
-                parameter: Some(names[i.parameter].to_string()),
-                parameter2: i.other.map(|k| names[k].to_string()),
-                index: i.index.to_string(),
-                n: n as u32,
-                value: i.value,
-                conf: i.conf,
-            };
-            let mut main: Vec<IndexRow> = settings
-                .indices(unit, &s.mean)
-                .iter()
-                .map(|i| row(settings.samples, i))
-                .collect();
-            main.push(IndexRow {
-                outcome: o.clone(),
-                parameter: None,
-                parameter2: None,
-                index: "noise_share".to_string(),
-                n: settings.samples as u32,
-                value: analyze::noise_share(&s.values),
-                conf: None,
-            });
+            let main = outcome_rows(settings, unit, o, None, s);
             let conv = sizes
                 .iter()
                 .flat_map(|&n| {
@@ -515,7 +628,7 @@ fn analyse(
                         .indices(&unit[..m], &s.mean[..m])
                         .iter()
                         .filter(|i| matches!(i.index, "mu_star" | "S1" | "ST"))
-                        .map(|i| row(n, i))
+                        .map(|i| index_row(settings, o, None, n, i))
                         .collect::<Vec<_>>()
                 })
                 .collect();
@@ -526,6 +639,9 @@ fn analyse(
     for (m, c) in results {
         rows.extend(m);
         conv.extend(c);
+    }
+    if settings.every_step {
+        rows.extend(step_rows(dir, settings, unit)?);
     }
     write_frame(
         &dir.join("sensitivity.parquet"),
@@ -538,7 +654,10 @@ fn analyse(
         settings,
     )?;
     if !quiet {
-        for r in rows.iter().filter(|r| r.index == "noise_share") {
+        for r in rows
+            .iter()
+            .filter(|r| r.index == "noise_share" && r.step.is_none())
+        {
             if r.value.is_finite() && r.value > 0.1 {
                 eprintln!(
                     "warning: replicate noise is {:.0}% of the variance of {} over the design; raise --runs (now {})",
@@ -559,6 +678,42 @@ fn analyse(
     Ok(rows)
 }
 
+/// The per-step rows: every metric of [`OUTCOME_METRICS`] at every step
+/// that every point has (steps differ when `time.steps` is a parameter).
+fn step_rows(dir: &Path, settings: &Settings, unit: &[Vec<f64>]) -> anyhow::Result<Vec<IndexRow>> {
+    let steps = read_steps(dir)?;
+    let points = settings.points();
+    let complete = (0..points).all(|p| (0..settings.runs).all(|r| steps.contains_key(&(p, r))));
+    if !complete {
+        bail!(
+            "{} lacks per-step files (steps-part-*.parquet) of some runs; \
+             rerun with --force --every-step",
+            dir.display()
+        );
+    }
+    let common = steps
+        .values()
+        .map(|v| v.first().map_or(0, Vec::len))
+        .min()
+        .unwrap_or(0);
+    let jobs: Vec<(usize, usize)> = (0..OUTCOME_METRICS.len())
+        .flat_map(|m| (0..common).map(move |t| (m, t)))
+        .collect();
+    Ok(jobs
+        .par_iter()
+        .flat_map_iter(|&(m, t)| {
+            let values = matrix(points, settings.runs, |p, r| steps[&(p, r)][m][t]);
+            outcome_rows(
+                settings,
+                unit,
+                OUTCOME_METRICS[m],
+                Some(t as u32),
+                &point_stats(values),
+            )
+        })
+        .collect())
+}
+
 /// Check the output directory against `--force`/`--resume` and (re)write
 /// `sensitivity.json`.
 fn prepare_dir(
@@ -571,7 +726,8 @@ fn prepare_dir(
     let manifest_path = dir.join("sensitivity.json");
     let mut wanted = settings.to_json();
     wanted["config_sha256"] = json!(config_sha);
-    let existing = replicate_files(dir)?;
+    let mut existing = replicate_files(dir)?;
+    existing.extend(part_files(dir, "steps-part-")?);
     if args.job.resume {
         if manifest_path.exists() {
             let text = std::fs::read_to_string(&manifest_path)
@@ -674,7 +830,9 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
     let todo: Vec<usize> = (0..batches.len())
         .filter(|b| {
             let path = dir.join(batch_file_name(shard, *b));
-            !(args.job.resume && parquet::row_count(&path).is_ok_and(|n| n == batches[*b].len()))
+            let done = parquet::row_count(&path).is_ok_and(|n| n == batches[*b].len())
+                && (!settings.every_step || dir.join(steps_file_name(shard, *b)).exists());
+            !(args.job.resume && done)
         })
         .collect();
     if !args.job.quiet {
@@ -703,7 +861,7 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
     );
     let mut ran = 0;
     for &b in &todo {
-        let results: Vec<anyhow::Result<Vec<f64>>> = pool.install(|| {
+        let results: Vec<anyhow::Result<RunValues>> = pool.install(|| {
             batches[b]
                 .par_iter()
                 .map(|&u| {
@@ -727,8 +885,13 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
         for (k, n) in names.iter().enumerate() {
             cols.push(Column::new(
                 n.as_str().into(),
-                values.iter().map(|v| v[k]).collect::<Vec<f64>>(),
+                values.iter().map(|v| v.outcomes[k]).collect::<Vec<f64>>(),
             ));
+        }
+        if settings.every_step {
+            // Written first: a batch counts as done once its replicate file exists.
+            let df = steps_frame(&batches[b], settings.runs, &values)?;
+            write_frame(&dir.join(steps_file_name(shard, b)), df, &settings)?;
         }
         let df = DataFrame::new_infer_height(cols)?;
         write_frame(&dir.join(batch_file_name(shard, b)), df, &settings)?;
@@ -757,7 +920,8 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
         }
         return Ok(report);
     }
-    report.rows = analyse(&dir, &settings, &unit, &outcomes, &reps, args.job.quiet)?;
+    report.rows =
+        pool.install(|| analyse(&dir, &settings, &unit, &outcomes, &reps, args.job.quiet))?;
     if args.plot {
         report.charts = crate::plot::sensitivity::plot_sensitivity(&dir, &dir.join("plots"))?;
     }
@@ -769,7 +933,7 @@ pub fn format_table(settings: &Settings, rows: &[IndexRow]) -> String {
     let mut out = String::new();
     let mut by_outcome: BTreeMap<&str, Vec<&IndexRow>> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
-    for r in rows {
+    for r in rows.iter().filter(|r| r.step.is_none()) {
         if !by_outcome.contains_key(r.outcome.as_str()) {
             order.push(&r.outcome);
         }

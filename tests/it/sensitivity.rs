@@ -172,10 +172,8 @@ fn morris_writes_design_points_indices_and_charts_and_resumes() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert_eq!(
-        read_index_rows(&out.join("sensitivity.parquet")).unwrap(),
-        rows
-    );
+    let again = read_index_rows(&out.join("sensitivity.parquet")).unwrap();
+    assert_eq!(format!("{again:?}"), format!("{rows:?}"));
     // --resume with other settings is refused.
     let mut other = resume.clone();
     let at = other.iter().position(|a| *a == "5").unwrap();
@@ -209,6 +207,7 @@ fn sobol_shards_and_threads_give_the_same_indices_as_one_job() {
                 "mean_leakage",
                 "--batch",
                 "7",
+                "--every-step",
                 "-q",
                 "--out",
             ]
@@ -234,9 +233,40 @@ fn sobol_shards_and_threads_give_the_same_indices_as_one_job() {
 
     let a = read_index_rows(&whole.join("sensitivity.parquet")).unwrap();
     let b = read_index_rows(&sharded.join("sensitivity.parquet")).unwrap();
-    assert_eq!(a, b, "shards and threads do not change the results");
-    // 3 outcomes × (2 × (S1, ST) + one S2 + noise share).
-    assert_eq!(a.len(), 3 * 6);
+    assert_eq!(
+        format!("{a:?}"),
+        format!("{b:?}"),
+        "shards and threads do not change the results (NaN included)"
+    );
+    // 3 outcomes × (2 × (S1, ST) + one S2 + noise share), then the same
+    // for every region metric at every step 0..=steps.
+    let (whole_rows, step_rows): (Vec<_>, Vec<_>) = a.iter().partition(|r| r.step.is_none());
+    assert_eq!(whole_rows.len(), 3 * 6);
+    let metrics = clustersim::compare::OUTCOME_METRICS;
+    assert_eq!(step_rows.len() % (metrics.len() * 6), 0);
+    let steps = step_rows.len() / (metrics.len() * 6);
+    assert!(steps > 2, "{steps} steps");
+    for m in metrics {
+        let mut seen: Vec<u32> = step_rows
+            .iter()
+            .filter(|r| r.outcome == m && r.index == "ST")
+            .map(|r| r.step.unwrap())
+            .collect();
+        seen.dedup();
+        assert_eq!(seen, (0..steps as u32).collect::<Vec<_>>(), "{m}");
+    }
+    // The last step of a metric is its final outcome.
+    let last = |outcome: &str, step: Option<u32>| {
+        a.iter()
+            .find(|r| r.outcome == outcome && r.step == step && r.index == "S1")
+            .unwrap()
+            .value
+    };
+    let (x, y) = (
+        last("final_firms_clusters", None),
+        last("firms_clusters", Some(steps as u32 - 1)),
+    );
+    assert!(x == y || (x.is_nan() && y.is_nan()), "{x} vs {y}");
     let s2 = a.iter().find(|r| r.index == "S2").unwrap();
     assert_eq!(
         (s2.parameter.as_deref(), s2.parameter2.as_deref()),
