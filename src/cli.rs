@@ -28,7 +28,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print mean and 95% interval of key metrics at the last step of an output directory.
     Summarize(SummarizeArgs),
-    /// Draw PNG and SVG charts of an output directory (run or comparison).
+    /// Draw PNG and SVG charts of an output directory (run, comparison or sensitivity).
     Plot(PlotArgs),
     /// Run several scenarios with common random numbers and compare them with the first.
     Compare(CompareArgs),
@@ -127,7 +127,8 @@ pub struct ValidateModelArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
-    /// An output directory of `clustersim run` (region*.parquet) or `clustersim compare` (comparison.parquet).
+    /// An output directory of `clustersim run` (region*.parquet), `clustersim compare`
+    /// (comparison.parquet) or `clustersim sensitivity` (sensitivity.parquet).
     pub dir: PathBuf,
     /// Where to write the charts. Default: DIR/plots.
     #[arg(long)]

@@ -145,14 +145,24 @@ fn morris_writes_design_points_indices_and_charts_and_resumes() {
     let conv = read_index_rows(&out.join("convergence.parquet")).unwrap();
     let ns: std::collections::BTreeSet<u32> = conv.iter().map(|r| r.n).collect();
     assert_eq!(ns.into_iter().collect::<Vec<_>>(), [2, 4]);
-    for chart in ["sensitivity", "convergence"] {
-        for ext in ["png", "svg"] {
-            let f = out.join("plots").join(format!("{chart}.{ext}"));
-            assert!(
-                std::fs::metadata(&f).unwrap().len() > 1000,
-                "{}",
-                f.display()
-            );
+    // `clustersim plot DIR` draws the same charts again elsewhere.
+    let again = tmp.path().join("again");
+    ok(&clustersim(&[
+        "plot",
+        out_s,
+        "--out",
+        again.to_str().unwrap(),
+    ]));
+    for dir in [out.join("plots"), again] {
+        for chart in ["sensitivity", "convergence"] {
+            for ext in ["png", "svg"] {
+                let f = dir.join(format!("{chart}.{ext}"));
+                assert!(
+                    std::fs::metadata(&f).unwrap().len() > 1000,
+                    "{}",
+                    f.display()
+                );
+            }
         }
     }
     salib_agrees(&out);
