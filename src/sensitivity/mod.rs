@@ -726,39 +726,54 @@ fn prepare_dir(
     let manifest_path = dir.join("sensitivity.json");
     let mut wanted = settings.to_json();
     wanted["config_sha256"] = json!(config_sha);
-    let mut existing = replicate_files(dir)?;
-    existing.extend(part_files(dir, "steps-part-")?);
-    if args.job.resume {
-        if manifest_path.exists() {
-            let text = std::fs::read_to_string(&manifest_path)
-                .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-            let old: Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", manifest_path.display()))?;
-            let old = &old["settings"];
-            for (key, value) in wanted.as_object().into_iter().flatten() {
-                if old.get(key) != Some(value) {
-                    bail!(
-                        "--resume: {} was written with {key} = {}, but this job has {key} = {value}; \
-                         run with the same arguments, or use --force to start over",
-                        manifest_path.display(),
-                        old.get(key).unwrap_or(&Value::Null)
-                    );
-                }
-            }
-        } else if !existing.is_empty() {
-            bail!(
-                "--resume: {} holds replicate files but no sensitivity.json; use --force to start over",
-                dir.display()
-            );
-        }
-    } else if args.job.force {
-        let tag = shard.tag();
-        for f in &existing {
-            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.contains(&tag) {
-                std::fs::remove_file(f)
-                    .with_context(|| format!("--force: cannot remove {}", f.display()))?;
-            }
+    let mut files = replicate_files(dir)?;
+    files.extend(part_files(dir, "steps-part-")?);
+    let tag = shard.tag();
+    let mine: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(&tag))
+        })
+        .collect();
+    // Results already there are of these settings, or `differs` says how not.
+    let differs: Option<String> = if manifest_path.exists() {
+        let text = std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        let old: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", manifest_path.display()))?;
+        let old = &old["settings"];
+        wanted
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(key, value)| old.get(key.as_str()) != Some(*value))
+            .map(|(key, value)| {
+                format!(
+                    "{} was written with {key} = {}, but this job has {key} = {value}",
+                    manifest_path.display(),
+                    old.get(key.as_str()).unwrap_or(&Value::Null)
+                )
+            })
+    } else if !files.is_empty() {
+        Some(format!(
+            "{} holds replicate files but no sensitivity.json",
+            dir.display()
+        ))
+    } else {
+        None
+    };
+    if args.job.force {
+        // Other settings: every old file goes; the same settings: this shard's.
+        let remove: Vec<&PathBuf> = if differs.is_some() {
+            files.iter().collect()
+        } else {
+            mine
+        };
+        for f in remove {
+            std::fs::remove_file(f)
+                .with_context(|| format!("--force: cannot remove {}", f.display()))?;
         }
         for name in [
             "points.parquet",
@@ -767,9 +782,11 @@ fn prepare_dir(
         ] {
             let _ = std::fs::remove_file(dir.join(name));
         }
-    } else if manifest_path.exists() || !existing.is_empty() {
+    } else if let Some(why) = differs {
+        bail!("{why}; run with the same arguments, or use --force to start over");
+    } else if !args.job.resume && !mine.is_empty() {
         bail!(
-            "output directory {} already holds sensitivity results; \
+            "output directory {} already holds sensitivity results of shard {shard}; \
              use --force to overwrite them or --resume to complete an interrupted job",
             dir.display()
         );
@@ -827,13 +844,24 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
     let units = settings.points() * settings.runs as usize;
     let batches = shard_batches(shard, units, args.batch);
     let names = compare::outcome_names();
+    // With --resume, a batch whose runs are all written (by any shard) is done.
+    type Keys = std::collections::BTreeSet<(usize, u32)>;
+    let (present, steps_present): (Keys, Keys) = if args.job.resume {
+        let steps = if settings.every_step {
+            read_steps(&dir)?.into_keys().collect()
+        } else {
+            Keys::new()
+        };
+        (read_replicates(&dir)?.into_keys().collect(), steps)
+    } else {
+        Default::default()
+    };
+    let done = |u: usize| {
+        let key = unit_of(u, settings.runs);
+        present.contains(&key) && (!settings.every_step || steps_present.contains(&key))
+    };
     let todo: Vec<usize> = (0..batches.len())
-        .filter(|b| {
-            let path = dir.join(batch_file_name(shard, *b));
-            let done = parquet::row_count(&path).is_ok_and(|n| n == batches[*b].len())
-                && (!settings.every_step || dir.join(steps_file_name(shard, *b)).exists());
-            !(args.job.resume && done)
-        })
+        .filter(|b| !batches[*b].iter().all(|&u| done(u)))
         .collect();
     if !args.job.quiet {
         eprintln!(
@@ -983,6 +1011,14 @@ pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
     let report = run_sensitivity(args)?;
     if report.analysed {
         print!("{}", format_table(&report.settings, &report.rows));
+        let s = &report.settings;
+        println!(
+            "ran {} of the {} runs now ({} points × {} replicates)",
+            report.ran,
+            s.points() * s.runs as usize,
+            s.points(),
+            s.runs
+        );
         println!(
             "wrote {}/{{design,points,sensitivity,convergence}}.parquet",
             report.out_dir.display()
