@@ -1,7 +1,8 @@
 //! Benchmarks of the Monte Carlo job (issue 4): Hanoi baseline runs × 40 steps
 //! with every Parquet table written, on 1 and 2 worker threads, and one run of
 //! the model alone (firm-steps per second). Kept short by default; set
-//! `CLUSTERSIM_BENCH_RUNS` for more runs per iteration. The 1,000-run wall
+//! `CLUSTERSIM_BENCH_RUNS` for more runs per iteration (1000 for the
+//! 1,000-run job), `CLUSTERSIM_BENCH_SCALES` for the scaled runs. The 1,000-run wall
 //! time and peak memory are measured on the binary with `/usr/bin/time -v`
 //! (see docs/outputs.md).
 
@@ -68,5 +69,33 @@ fn hanoi_simulate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hanoi_job, hanoi_simulate);
+/// Cost per firm-step of one run of the scaled benchmark `hanoi ×k`
+/// (MODEL.md §6), model only. Scales from `CLUSTERSIM_BENCH_SCALES`
+/// (comma-separated, default "1,10"; "1,10,50,200" for the full curve: ×200
+/// takes about a minute per iteration).
+fn scaled_simulate(c: &mut Criterion) {
+    let scales: Vec<f64> = std::env::var("CLUSTERSIM_BENCH_SCALES")
+        .unwrap_or_else(|_| "1,10".into())
+        .split(',')
+        .filter_map(|k| k.trim().parse().ok())
+        .collect();
+    let base = clustersim::config::embedded_default();
+    let seed = base.monte_carlo.seed;
+    let mut g = c.benchmark_group("scaled_simulate_one_run");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
+    for k in scales {
+        let scenario = base.scaled(k);
+        let rec = clustersim::model::simulate(&scenario, seed, 0, false);
+        let firm_steps: u64 = rec.region.iter().skip(1).map(|r| r.firms).sum();
+        g.throughput(Throughput::Elements(firm_steps));
+        g.bench_with_input(BenchmarkId::new("scale", k), &scenario, |b, sc| {
+            b.iter(|| clustersim::model::simulate(sc, seed, 0, false))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, hanoi_job, hanoi_simulate, scaled_simulate);
 criterion_main!(benches);

@@ -68,5 +68,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sweep(args)) => crate::sweep::sweep_command(&args),
         Some(Command::ValidateModel(args)) => crate::validation::validate_model_command(&args),
         Some(Command::Calibrate(args)) => crate::calibrate::calibrate_command(&args),
+        Some(Command::Sensitivity(args)) => crate::sensitivity::sensitivity_command(&args),
     }
 }

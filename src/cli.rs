@@ -28,16 +28,18 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print mean and 95% interval of key metrics at the last step of an output directory.
     Summarize(SummarizeArgs),
-    /// Draw PNG and SVG charts of an output directory (run or comparison).
+    /// Draw PNG and SVG charts of an output directory (run, comparison or sensitivity).
     Plot(PlotArgs),
     /// Run several scenarios with common random numbers and compare them with the first.
     Compare(CompareArgs),
     /// Run a grid or Latin-hypercube design over config fields named by path.
     Sweep(SweepArgs),
-    /// Check a scenario against the stylised facts P1–P8 (MODEL.md §1) and print the table.
+    /// Check a scenario against the stylised facts P1–P9 (MODEL.md §1), each beside its negative control.
     ValidateModel(ValidateModelArgs),
     /// Fit config fields to target moments (simulated method of moments); see docs/calibration.md.
     Calibrate(CalibrateArgs),
+    /// Global sensitivity analysis (Morris screening or Sobol indices) over config fields.
+    Sensitivity(SensitivityArgs),
 }
 
 /// Options of every command that runs Monte Carlo jobs (`run`, `compare`, `sweep`).
@@ -128,7 +130,8 @@ pub struct ValidateModelArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
     /// An output directory of `clustersim run` (region*.parquet), `clustersim compare`
-    /// (comparison.parquet) or `clustersim calibrate` (calibration.parquet).
+    /// (comparison.parquet), `clustersim sensitivity` (sensitivity.parquet) or
+    /// `clustersim calibrate` (calibration.parquet).
     pub dir: PathBuf,
     /// Where to write the charts. Default: DIR/plots.
     #[arg(long)]
@@ -205,6 +208,67 @@ pub struct CalibrateArgs {
     /// Evaluations of the search (start points included). Default: the targets file's `search.budget`.
     #[arg(long)]
     pub budget: Option<usize>,
+    #[command(flatten)]
+    pub job: JobFlags,
+}
+
+/// The design and indices of `sensitivity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SensitivityMethod {
+    /// Morris elementary effects: mu, mu_star, sigma (screening).
+    Morris,
+    /// Saltelli design on scrambled Sobol' points: S1, ST (and S2).
+    Sobol,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SensitivityArgs {
+    /// Base scenario file (RON).
+    pub config: PathBuf,
+    /// The design and indices.
+    #[arg(long, value_enum)]
+    pub method: SensitivityMethod,
+    /// A parameter: a numeric field path and its range, e.g. `government.leakage=0.1..0.3`. Repeat.
+    #[arg(long = "param", value_name = "PATH=LO..HI", required = true)]
+    pub param: Vec<String>,
+    /// An outcome to analyse (`final_<metric>` or `mean_<metric>`). Repeat.
+    /// Default: every key region metric, final and time mean.
+    #[arg(long = "outcome", value_name = "NAME")]
+    pub outcome: Vec<String>,
+    /// Morris trajectories (default 10) or Saltelli base samples N (default 64; a power of 2).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Morris grid levels (even).
+    #[arg(long, default_value_t = 4)]
+    pub levels: usize,
+    /// Sobol: only S1 and ST, N(D+2) points instead of N(2D+2).
+    #[arg(long)]
+    pub no_second_order: bool,
+    /// Replicates per design point (common random numbers). Default: the config's `monte_carlo.runs`.
+    #[arg(long)]
+    pub runs: Option<u32>,
+    /// Master seed: of the runs, the design and the bootstrap. Default: the config's.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Bootstrap resamples of the confidence intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub resamples: usize,
+    /// Also analyse every region metric at every step (rows with a `step`).
+    #[arg(long)]
+    pub every_step: bool,
+    /// Output directory. Default: outputs/<config stem>_sensitivity.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only the (point, replicate) units u with u mod N = I, as I/N.
+    /// Default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when set, else 0/1.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Runs per written batch (the unit of --resume).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Also draw the index and convergence charts into OUT/plots.
+    #[arg(long)]
+    pub plot: bool,
     #[command(flatten)]
     pub job: JobFlags,
 }

@@ -14,6 +14,7 @@ pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod rng;
+pub mod sensitivity;
 pub mod stats;
 pub mod sweep;
 pub mod validation;

@@ -403,6 +403,17 @@ pub fn welch_difference(base: &[f64], other: &[f64], level: f64) -> Result<Inter
     })
 }
 
+/// A ChaCha8 stream keyed by SHA-256(`label` ‖ `seed`): the generator of every
+/// seeded design and resampling outside the model (Latin hypercubes,
+/// sensitivity designs and bootstraps), one stream family per label, separate
+/// from the model's run streams.
+pub fn seeded_stream(label: &str, seed: u64) -> ChaCha8Rng {
+    let mut h = Sha256::new();
+    h.update(label.as_bytes());
+    h.update(seed.to_le_bytes());
+    ChaCha8Rng::from_seed(h.finalize().into())
+}
+
 /// A Latin-hypercube design of `points` points in the unit cube `[0, 1)^dims`,
 /// returned point-major (`design[point][dim]`). Each dimension is cut into
 /// `points` equal strata and every stratum holds exactly one point.
@@ -412,10 +423,7 @@ pub fn welch_difference(base: &[f64], other: &[f64], level: f64) -> Result<Inter
 /// dimension in turn, a shuffle of the strata, then one uniform offset per
 /// point in point order. The same seed gives the same design.
 pub fn latin_hypercube(points: usize, dims: usize, seed: u64) -> Vec<Vec<f64>> {
-    let mut h = Sha256::new();
-    h.update(b"clustersim/lhs");
-    h.update(seed.to_le_bytes());
-    let mut rng = ChaCha8Rng::from_seed(h.finalize().into());
+    let mut rng = seeded_stream("clustersim/lhs", seed);
     let k = points as f64;
     let columns: Vec<Vec<f64>> = (0..dims)
         .map(|_| {

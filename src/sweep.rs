@@ -64,8 +64,13 @@ pub fn parse_set(text: &str) -> anyhow::Result<(String, Vec<Value>)> {
     Ok((path.trim().to_string(), values))
 }
 
-/// Parse `PATH=LO..HI` with finite LO < HI.
+/// Parse `PATH=LO..HI` with finite LO < HI (the `--range` of `sweep`).
 pub fn parse_range(text: &str) -> anyhow::Result<(String, f64, f64)> {
+    parse_range_flag("--range", text)
+}
+
+/// Parse `PATH=LO..HI` with finite LO < HI; errors name `flag`.
+pub fn parse_range_flag(flag: &str, text: &str) -> anyhow::Result<(String, f64, f64)> {
     let parsed = text.split_once('=').and_then(|(p, r)| {
         let (lo, hi) = r.split_once("..")?;
         Some((
@@ -79,7 +84,7 @@ pub fn parse_range(text: &str) -> anyhow::Result<(String, f64, f64)> {
             Ok((p.to_string(), lo, hi))
         }
         _ => bail!(
-            "--range {text}: expected PATH=LO..HI with numbers LO < HI (e.g. government.leakage=0.1..0.3)"
+            "{flag} {text}: expected PATH=LO..HI with numbers LO < HI (e.g. government.leakage=0.1..0.3)"
         ),
     }
 }
@@ -242,6 +247,32 @@ pub fn point_scenario(base: &Scenario, design: &mut Design, p: usize) -> anyhow:
     Ok(scenario)
 }
 
+/// The scenarios of every design point ([`point_scenario`]), all checked
+/// before any is used; the first invalid point is the error.
+pub fn point_scenarios(
+    base: &Scenario,
+    design: &mut Design,
+    config: &Path,
+) -> anyhow::Result<Vec<Scenario>> {
+    (0..design.points)
+        .map(|p| point_scenario(base, design, p))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .with_context(|| format!("checking the design over {}", config.display()))
+}
+
+/// The config file stem and the output directory of a design job: `out`, or
+/// `outputs/<stem>_<suffix>`.
+pub fn out_dir(config: &Path, out: Option<&PathBuf>, suffix: &str) -> (String, PathBuf) {
+    let stem = config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let dir = out
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("outputs").join(format!("{stem}_{suffix}")));
+    (stem, dir)
+}
+
 /// `design.parquet` as a frame: `point`, then one column per factor.
 pub fn design_frame(design: &Design) -> anyhow::Result<DataFrame> {
     // `point` is f64 like the constant `point` column the driver adds to
@@ -307,12 +338,10 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
             "sweep needs either --set PATH=V1,V2,… (a grid) or --lhs K with --range PATH=LO..HI (a Latin hypercube)"
         ),
     };
-    let scenarios = (0..design.points)
-        .map(|p| point_scenario(&base, &mut design, p))
-        .collect::<anyhow::Result<Vec<_>>>()
-        .with_context(|| format!("checking the design over {}", args.config.display()))?;
-
-    let (stem, out_dir) = output_dir(&args.config, args.out.as_deref(), "sweep")?;
+    let scenarios = point_scenarios(&base, &mut design, &args.config)?;
+    let (stem, out_dir) = out_dir(&args.config, args.out.as_ref(), "sweep");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let design_file = out_dir.join("design.parquet");
     let mut df = design_frame(&design)?;
     let mut buf = Vec::new();
@@ -371,25 +400,6 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
         report.out_dir.display()
     );
     Ok(())
-}
-
-/// The config's file stem and the output directory of a command over it:
-/// `out`, or `outputs/<stem>_<suffix>`; the directory is created.
-pub fn output_dir(
-    config: &Path,
-    out: Option<&Path>,
-    suffix: &str,
-) -> anyhow::Result<(String, PathBuf)> {
-    let stem = config
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let dir = out.map_or_else(
-        || PathBuf::from("outputs").join(format!("{stem}_{suffix}")),
-        Path::to_path_buf,
-    );
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok((stem, dir))
 }
 
 /// The run directory of design point `p` under a sweep directory.

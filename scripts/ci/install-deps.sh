@@ -9,6 +9,12 @@ if ! python3 -c 'import pyarrow, duckdb' >/dev/null 2>&1; then
         || echo "install-deps: pip install pyarrow duckdb failed; the outside-reader test will fail" >&2
 fi
 
+# SALib for the sensitivity cross-check (tests/python/check_salib.py).
+if ! python3 -c 'import SALib' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check SALib \
+        || echo "install-deps: pip install SALib failed; the SALib comparison test will fail" >&2
+fi
+
 # Slurm (single node) and munge for the job-array end-to-end test.
 if ! command -v slurmctld >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

@@ -573,7 +573,9 @@ pub fn run_calibrate(args: &CalibrateArgs) -> anyhow::Result<CalibrateReport> {
             args.config.display()
         )
     })?;
-    let (_, out_dir) = crate::sweep::output_dir(&args.config, args.out.as_deref(), "calibration")?;
+    let (_, out_dir) = crate::sweep::out_dir(&args.config, args.out.as_ref(), "calibration");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let log_path = out_dir.join("calibration.parquet");
     // A process killed while writing the log leaves its temporary file.
     for entry in std::fs::read_dir(&out_dir)?.flatten() {

@@ -593,10 +593,10 @@ pub struct Entry {
 impl Default for Entry {
     fn default() -> Self {
         Self {
-            size_sigma: 2.0,
+            size_sigma: 1.0,
             productivity_sigma: 0.3,
-            land_per_firm: 0.7,
-            land_exponent: 0.3,
+            land_per_firm: 0.65,
+            land_exponent: 0.5,
             land_min_ha: 0.2,
             land_max_ha: 5.0,
             choice_set: 30,
@@ -616,6 +616,12 @@ pub struct Cooperation {
     pub link_decay: f64,
     /// `SocialNetwork`: share of attempts that go to a partner's partner.
     pub triadic_share: f64,
+    /// `SocialNetwork`: of the other attempts, the share that go to a firm
+    /// from the same home area sitting in any cluster (kin links).
+    pub kin_share: f64,
+    /// How candidates are chosen: by cluster type (MODEL.md §4.4), or
+    /// uniformly within the cluster for every type (the negative control of P3).
+    pub partner_rule: PartnerRule,
     /// Knowledge spillover per year.
     pub spillover: f64,
     /// σ of the productivity random walk per √year.
@@ -629,10 +635,32 @@ impl Default for Cooperation {
             link_rate: 3.0,
             link_decay: 0.1,
             triadic_share: 0.5,
+            kin_share: 0.3,
+            partner_rule: PartnerRule::ByType,
             spillover: 0.3,
             innovation_sigma: 0.05,
         }
     }
+}
+
+/// How link candidates are chosen (MODEL.md §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartnerRule {
+    /// Marshallian uniform, Complex preferential, SocialNetwork triadic and kin.
+    ByType,
+    /// Uniform within the cluster for every type: no hubs by design.
+    Uniform,
+}
+
+/// The distribution of the growth shock ξ (MODEL.md §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shock {
+    /// ξ ~ N(0, 1) every step, independent (MODEL.md's first choice).
+    Gaussian,
+    /// ξ = √v·N(0, 1) with v ~ Exp(1) drawn once per firm and year: a
+    /// Gaussian scale mixture whose sum over a year is Laplace (Stanley et
+    /// al. 1996's tent shape within a size class); same variance as Gaussian.
+    Laplace,
 }
 
 /// Effects on a firm's growth rate (MODEL.md §4.5).
@@ -674,6 +702,8 @@ pub struct Growth {
     pub sigma0: f64,
     /// β, volatility falls with size as (S/S0)^−β.
     pub beta: f64,
+    /// Distribution of the growth shock ξ.
+    pub shock: Shock,
     pub effects: GrowthEffects,
     /// Q at which quality neither helps nor hurts growth.
     pub quality_reference: f64,
@@ -693,15 +723,16 @@ impl Default for Growth {
     fn default() -> Self {
         Self {
             sigma0: 0.35,
-            beta: 0.2,
+            beta: 0.17,
+            shock: Shock::Laplace,
             effects: GrowthEffects::default(),
             quality_reference: 0.5,
-            revenue_per_worker: 1.0,
+            revenue_per_worker: 3.0,
             labor_growth: 0.02,
-            exit_hazard: 0.25,
+            exit_hazard: 0.3,
             exit_size_exponent: 0.3,
             exit_age_exponent: 0.5,
-            exit_size: 0.3,
+            exit_size: 0.5,
         }
     }
 }
@@ -768,7 +799,7 @@ impl Default for Relocation {
         Self {
             enforcement: Ramp::default(),
             relocation_rate: 1.0,
-            theta0: -2.0,
+            theta0: -3.0,
             theta_gain: 1.0,
             theta_enf: 3.0,
             theta_cost: 1.0,
@@ -818,6 +849,10 @@ pub struct Initial {
     /// Initial firms fill at most this share of each cluster's land (a cap;
     /// the Hanoi draw fills about 70% of cluster land on average).
     pub max_occupancy: f64,
+    /// Warm up incumbents: a firm of age a is drawn as an entrant a years
+    /// ago and grown by §4.5 in a neutral environment for those years (an
+    /// exit is redrawn), so initial sizes come from the model's dynamics.
+    pub spin_up: bool,
 }
 
 impl Default for Initial {
@@ -827,6 +862,7 @@ impl Default for Initial {
             firms_residential: 3000,
             max_age_years: 20.0,
             max_occupancy: 0.8,
+            spin_up: true,
         }
     }
 }

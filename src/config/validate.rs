@@ -307,6 +307,7 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
     v.non_negative("cooperation.link_rate", co.link_rate);
     v.non_negative("cooperation.link_decay", co.link_decay);
     v.probability("cooperation.triadic_share", co.triadic_share);
+    v.probability("cooperation.kin_share", co.kin_share);
     v.non_negative("cooperation.spillover", co.spillover);
     v.non_negative("cooperation.innovation_sigma", co.innovation_sigma);
 

@@ -13,7 +13,14 @@ impl World<'_> {
         let dt = sc.time.dt;
 
         // Tax on all alive firms' revenue.
-        let revenue: f64 = self.firms.iter().filter(|f| f.alive).map(|f| f.size).sum();
+        let revenue: f64 = self
+            .clusters
+            .iter()
+            .map(|c| &c.members)
+            .chain(self.areas.iter().map(|a| &a.members))
+            .flat_map(|m| m.iter())
+            .map(|&i| self.firms[i as usize].size)
+            .sum();
         let tax = ac.tax_rate * revenue * dt;
         self.counters.tax = tax;
         self.last_tax = tax;
@@ -62,8 +69,11 @@ impl World<'_> {
             let c = &mut self.clusters[i];
             c.labor_pool += trainees;
             let factor = 1.0 + ac.training_effect * trainees / c.labor_pool;
+            let ln_factor = factor.ln();
             for &f in &c.members {
-                self.firms[f as usize].productivity *= factor;
+                let f = &mut self.firms[f as usize];
+                f.productivity *= factor;
+                f.ln_prod += ln_factor;
             }
         }
         self.counters.spent += pool;

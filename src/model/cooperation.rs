@@ -10,8 +10,8 @@
 use rand::Rng;
 
 use super::world::{Site, World};
-use crate::config::ClusterType;
-use crate::rng::Purpose;
+use crate::config::{ClusterType, PartnerRule};
+use crate::rng::{Purpose, Stream};
 
 impl World<'_> {
     fn linked(&self, i: u32, j: u32) -> bool {
@@ -54,6 +54,40 @@ impl World<'_> {
         }
     }
 
+    /// A uniform draw from `list` that is neither `i` nor a partner of `i`
+    /// (MODEL.md §4.4), or `None` if every entry is excluded. A few
+    /// rejection tries, then an exact enumeration: the result is uniform over
+    /// the allowed entries either way (weights by repetition are kept).
+    fn pick_other(&self, list: &[u32], i: u32, rng: &mut Stream) -> Option<u32> {
+        if list.is_empty() {
+            return None;
+        }
+        let partners = &self.firms[i as usize].partners;
+        let allowed = |j: &u32| *j != i && !partners.contains(j);
+        for _ in 0..16 {
+            let j = list[rng.random_range(0..list.len())];
+            if allowed(&j) {
+                return Some(j);
+            }
+        }
+        let n = list.iter().filter(|j| allowed(j)).count();
+        if n == 0 {
+            return None;
+        }
+        list.iter()
+            .filter(|j| allowed(j))
+            .nth(rng.random_range(0..n))
+            .copied()
+    }
+
+    /// A uniform candidate of firm `i` in its own cluster.
+    fn uniform_in_cluster(&self, i: u32, rng: &mut Stream) -> Option<u32> {
+        match self.firms[i as usize].site {
+            Site::Cluster(c) => self.pick_other(&self.clusters[c as usize].members, i, rng),
+            Site::Home(_) => None,
+        }
+    }
+
     /// Phase 5 at `step`.
     pub fn cooperation(&mut self, step: u32) {
         let sc = self.sc;
@@ -61,7 +95,10 @@ impl World<'_> {
         let dt = sc.time.dt;
         let p_decay = 1.0 - (-co.link_decay * dt).exp();
         let p_try = 1.0 - (-co.link_rate * dt).exp();
-        let mut triadic: Vec<u32> = Vec::new();
+        let by_type = co.partner_rule == PartnerRule::ByType;
+        // SocialNetwork attempts that may cross clusters, for the global
+        // sub-phase: (firm, true for triadic / false for kin).
+        let mut crossing: Vec<(u32, bool)> = Vec::new();
 
         // Local: one cluster at a time on its own stream.
         for c in 0..self.clusters.len() {
@@ -69,7 +106,7 @@ impl World<'_> {
                 continue;
             }
             let mut rng = self.streams.stream(Purpose::Cooperation, step, c as u32);
-            let members = self.clusters[c].members.clone();
+            let members = std::mem::take(&mut self.clusters[c].members);
             let here = Site::Cluster(c as u32);
 
             // Dissolution of links inside the cluster, each pair once (i < j).
@@ -87,7 +124,11 @@ impl World<'_> {
             }
 
             // Formation.
-            let ctype = self.clusters[c].ctype;
+            let ctype = if by_type {
+                self.clusters[c].ctype
+            } else {
+                ClusterType::Marshallian
+            };
             let mut weighted: Vec<u32> = Vec::new();
             if ctype == ClusterType::Complex {
                 // Degree-weighted list: each firm (degree + 1) times; new links
@@ -103,25 +144,33 @@ impl World<'_> {
                     continue;
                 }
                 let cand = match ctype {
-                    ClusterType::Marshallian => members[rng.random_range(0..members.len())],
-                    ClusterType::Complex => weighted[rng.random_range(0..weighted.len())],
+                    ClusterType::Marshallian => self.pick_other(&members, i, &mut rng),
+                    ClusterType::Complex => self.pick_other(&weighted, i, &mut rng),
                     ClusterType::SocialNetwork => {
                         if rng.random::<f64>() < co.triadic_share {
-                            triadic.push(i);
+                            crossing.push((i, true));
                             continue;
                         }
-                        members[rng.random_range(0..members.len())]
+                        if rng.random::<f64>() < co.kin_share {
+                            crossing.push((i, false));
+                            continue;
+                        }
+                        self.pick_other(&members, i, &mut rng)
                     }
                 };
+                let Some(cand) = cand else { continue };
                 let u = rng.random::<f64>();
                 if self.try_link(i, cand, u) && ctype == ClusterType::Complex {
                     weighted.push(i);
                     weighted.push(cand);
                 }
             }
+            self.clusters[c].members = members;
         }
 
-        // Global sub-phase: cross-cluster links, then triadic attempts.
+        // Global sub-phase: cross-cluster links dissolve, then the triadic
+        // and kin attempts (which may cross clusters) are made in the order
+        // they were queued.
         let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
         let mut gone = Vec::new();
         for c in &self.clusters {
@@ -137,19 +186,27 @@ impl World<'_> {
         for (i, j) in gone {
             self.unlink(i, j);
         }
-        for i in triadic {
-            let pi = &self.firms[i as usize].partners;
-            if pi.is_empty() {
+        for (i, triadic) in crossing {
+            let cand = if triadic {
+                // A partner's partner: one uniform partner p, then a uniform
+                // partner of p that is neither i nor a partner of i.
+                let pi = &self.firms[i as usize].partners;
+                if pi.is_empty() {
+                    None
+                } else {
+                    let p = pi[rng.random_range(0..pi.len())];
+                    self.pick_other(&self.firms[p as usize].partners, i, &mut rng)
+                }
+            } else {
+                let home = self.firms[i as usize].home as usize;
+                self.pick_other(&self.areas[home].kin, i, &mut rng)
+            };
+            // Where there is none, a uniform candidate in the firm's cluster.
+            let Some(cand) = cand.or_else(|| self.uniform_in_cluster(i, &mut rng)) else {
                 continue;
-            }
-            let p = pi[rng.random_range(0..pi.len())];
-            let pp = &self.firms[p as usize].partners;
-            if pp.is_empty() {
-                continue;
-            }
-            let q = pp[rng.random_range(0..pp.len())];
+            };
             let u = rng.random::<f64>();
-            self.try_link(i, q, u);
+            self.try_link(i, cand, u);
         }
 
         // Spillover from partners' productivity at the start of the sub-phase
@@ -173,7 +230,9 @@ impl World<'_> {
             }
         }
         for (i, v) in updates {
-            self.firms[i as usize].productivity = v;
+            let f = &mut self.firms[i as usize];
+            f.productivity = v;
+            f.ln_prod = v.ln();
         }
     }
 }

@@ -8,10 +8,12 @@
 //! `choice_set + 1` Gumbel draws per entrant, indexed by the position in the
 //! home's nearest list, whatever the number of clusters with room.
 
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Poisson};
 
 use super::world::{draw_firm, sample_cdf, Firm, Site, World};
+use crate::config::Shock;
 use crate::rng::{Purpose, Stream};
 
 /// A standard Gumbel draw: −ln E with E ~ Exp(1) (one logarithm; the
@@ -114,6 +116,11 @@ impl World<'_> {
         let beta_d = sc.entry.utility.distance;
         let mut value = self.cluster_values(&views);
         let mut eps = vec![0.0; sc.entry.choice_set as usize + 1];
+        let laplace = sc.growth.shock == Shock::Laplace;
+        // Every sector's entrants are drawn first, then choose one after
+        // another in a random order (MODEL.md §4.3), so that no sector always
+        // chooses first when land is scarce.
+        let mut pending = Vec::new();
         for s in 0..k {
             let sec = &sc.sectors[s];
             let lambda = sec.entry_rate * dt * (1.0 + sec.demand_growth).powf(t);
@@ -127,47 +134,56 @@ impl World<'_> {
             for _ in 0..n {
                 let d = draw_firm(sc, s, &mut attr);
                 let home = sample_cdf(&self.pop_cdf, &mut attr);
-                for x in eps.iter_mut() {
-                    *x = gumbel(&mut noise);
-                }
-                let mut best = self.home_utility(d.polluting, e) + eps[0];
-                let mut site = Site::Home(home as u32);
-                for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {
-                    if self.clusters[c as usize].free_land() < d.land {
-                        continue;
-                    }
-                    let u = value[c as usize * k + s] - beta_d * dist / 10.0 + eps[pos + 1];
-                    if u > best {
-                        best = u;
-                        site = Site::Cluster(c);
-                    }
-                }
-                self.add_firm(Firm {
-                    sector: s as u32,
-                    site,
-                    slot: 0,
-                    home: home as u32,
-                    size: d.size,
-                    productivity: d.productivity,
-                    polluting: d.polluting,
-                    land: d.land,
-                    age: 0,
-                    born_step: step,
-                    died_step: u32::MAX,
-                    partners: Vec::new(),
-                    relocated: false,
-                    alive: true,
-                });
-                if let Site::Cluster(c) = site {
-                    let c = c as usize;
-                    self.clusters[c].employment += d.size / rpw;
-                    for s2 in 0..k {
-                        value[c * k + s2] = self.cluster_value(&views, c, s2);
-                    }
-                }
-                self.counters.entries += 1;
-                self.counters.entries_total += 1;
+                let v: f64 = attr.sample(Exp1);
+                pending.push((s, d, home, if laplace { v } else { 1.0 }));
             }
+        }
+        pending.shuffle(&mut attr);
+        for (s, d, home, vol) in pending {
+            for x in eps.iter_mut() {
+                *x = gumbel(&mut noise);
+            }
+            let mut best = self.home_utility(d.polluting, e) + eps[0];
+            let mut site = Site::Home(home as u32);
+            for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {
+                if self.clusters[c as usize].free_land() < d.land {
+                    continue;
+                }
+                let u = value[c as usize * k + s] - beta_d * dist / 10.0 + eps[pos + 1];
+                if u > best {
+                    best = u;
+                    site = Site::Cluster(c);
+                }
+            }
+            self.add_firm(Firm {
+                sector: s as u32,
+                site,
+                slot: 0,
+                kin_slot: u32::MAX,
+                home: home as u32,
+                size: d.size,
+                productivity: d.productivity,
+                polluting: d.polluting,
+                land: d.land,
+                age: 0,
+                born_step: step,
+                died_step: u32::MAX,
+                partners: Vec::new(),
+                relocated: false,
+                alive: true,
+                vol,
+                ln_size: 0.0,
+                ln_prod: 0.0,
+            });
+            if let Site::Cluster(c) = site {
+                let c = c as usize;
+                self.clusters[c].employment += d.size / rpw;
+                for s2 in 0..k {
+                    value[c * k + s2] = self.cluster_value(&views, c, s2);
+                }
+            }
+            self.counters.entries += 1;
+            self.counters.entries_total += 1;
         }
     }
 }

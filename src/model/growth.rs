@@ -20,6 +20,7 @@ impl World<'_> {
         let inn = sc.cooperation.innovation_sigma;
         let n_sites = self.clusters.len() + self.areas.len();
         let mut dead: Vec<u32> = Vec::new();
+        let mut counts: Vec<u32> = Vec::new();
         // Tables instead of powers in the loop: ln(1 + degree) and the age
         // factor (1 + age·dt)^(−exit_age_exponent).
         let ln_degree: Vec<f64> = (0..=sc.cooperation.max_degree as usize)
@@ -36,34 +37,37 @@ impl World<'_> {
             .map(|a| (1.0 + a as f64 * dt).powf(-gp.exit_age_exponent))
             .collect();
         let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| s.size_median.ln()).collect();
+        let laplace = gp.shock == crate::config::Shock::Laplace;
+        let year = (1.0 / dt).round().max(1.0) as u32;
+        let new_year = (step - 1) % year == 0;
 
         for site_ix in 0..n_sites {
-            let (site, members, q_site, shortage, counts) = if site_ix < self.clusters.len() {
+            let (site, q_site, shortage) = if site_ix < self.clusters.len() {
                 let c = &self.clusters[site_ix];
                 if c.members.is_empty() {
                     continue;
                 }
-                (
-                    Site::Cluster(site_ix as u32),
-                    c.members.clone(),
-                    c.quality,
-                    c.shortage,
-                    c.sector_counts.clone(),
-                )
+                counts.clone_from(&c.sector_counts);
+                (Site::Cluster(site_ix as u32), c.quality, c.shortage)
             } else {
                 let a = &self.areas[site_ix - self.clusters.len()];
                 if a.members.is_empty() {
                     continue;
                 }
+                counts.clone_from(&a.sector_counts);
                 (
                     Site::Home((site_ix - self.clusters.len()) as u32),
-                    a.members.clone(),
                     sc.residential.residential_quality,
                     0.0,
-                    a.sector_counts.clone(),
                 )
             };
             let residential = matches!(site, Site::Home(_));
+            // The site's member list is taken out for the loop (no clone)
+            // and put back before any firm is removed from it.
+            let members = match site {
+                Site::Cluster(c) => std::mem::take(&mut self.clusters[c as usize].members),
+                Site::Home(a) => std::mem::take(&mut self.areas[a as usize].members),
+            };
             let n_total = members.len() as f64;
             let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
             let mut died_here = Vec::new();
@@ -73,7 +77,15 @@ impl World<'_> {
                 let xi_s: f64 = rng.sample(StandardNormal);
                 // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
                 let exp1: f64 = rng.sample(Exp1);
-                let ln_a = f.productivity.ln() + inn * sqdt * xi_a;
+                // The Laplace shock's variance multiplier, redrawn at the
+                // start of each year (one draw per firm-step either way, so
+                // the stream stays aligned).
+                let v: f64 = rng.sample(Exp1);
+                if new_year {
+                    f.vol = if laplace { v.sqrt() } else { 1.0 };
+                }
+                let ln_a = f.ln_prod + inn * sqdt * xi_a;
+                f.ln_prod = ln_a;
                 f.productivity = ln_a.exp();
                 let s = f.sector as usize;
                 let sec = &sc.sectors[s];
@@ -88,10 +100,11 @@ impl World<'_> {
                     } else {
                         0.0
                     };
-                let ln_rel = f.size.ln() - ln_s0[s];
-                let vol = gp.sigma0 * (-gp.beta * ln_rel).exp();
+                let ln_rel = f.ln_size - ln_s0[s];
+                let vol = gp.sigma0 * (-gp.beta * ln_rel).exp() * f.vol;
                 let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
-                f.size = (ln_rel + ln_s0[s]).exp();
+                f.ln_size = ln_rel + ln_s0[s];
+                f.size = f.ln_size.exp();
                 let hazard = gp.exit_hazard
                     * (-gp.exit_size_exponent * ln_rel).exp()
                     * age_factor[f.age as usize];
@@ -99,6 +112,10 @@ impl World<'_> {
                 if f.size < gp.exit_size || exp1 < hazard * dt {
                     died_here.push(i);
                 }
+            }
+            match site {
+                Site::Cluster(c) => self.clusters[c as usize].members = members,
+                Site::Home(a) => self.areas[a as usize].members = members,
             }
             for &i in &died_here {
                 self.kill_firm(i);

@@ -88,6 +88,29 @@ impl World<'_> {
                 }
             }
         }
+        // Kin lists: exactly the alive cluster firms of each home, slots right.
+        let mut in_clusters = 0usize;
+        for (a, area) in self.areas.iter().enumerate() {
+            for (slot, &i) in area.kin.iter().enumerate() {
+                let f = &self.firms[i as usize];
+                if !f.alive
+                    || f.home as usize != a
+                    || !matches!(f.site, Site::Cluster(_))
+                    || f.kin_slot as usize != slot
+                {
+                    return Err(format!(
+                        "firm {i}: kin list of area {a} slot {slot} inconsistent"
+                    ));
+                }
+            }
+            in_clusters += area.kin.len();
+        }
+        let members: usize = self.clusters.iter().map(|c| c.members.len()).sum();
+        if in_clusters != members {
+            return Err(format!(
+                "kin lists hold {in_clusters} firms, clusters {members}"
+            ));
+        }
         for (i, f) in self.firms.iter().enumerate() {
             if !f.alive {
                 if !f.partners.is_empty() {

@@ -2,21 +2,30 @@
 //! pushed by enforcement E(t) and, after `forced_after_step`, forced out
 //! (moved if land is free, else closed) (MODEL.md §4.6).
 //!
-//! The best cluster c* of a firm is the one of its home's choice set with the
-//! highest deterministic utility of §4.3 among those with free land ≥ its own
-//! land at that moment. It is computed once a step per (home area, sector)
-//! for the smallest possible firm (as a short list of the best few) and
-//! recomputed for a firm only when none of those has room for it.
+//! A firm weighs staying home against its home's feasible choice set (the
+//! clusters of §4.3 with free land ≥ its own land at that moment) through
+//! the logit's inclusive value IV = ln Σ exp(U_c), the same comparison an
+//! entrant makes by Gumbel-max, and draws its destination c* by that logit.
+//! U_c is computed once a step per (home area, sector); which clusters have
+//! room is checked per firm.
 
+use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::world::{Site, World};
 use crate::config::ClusterType;
 use crate::rng::Purpose;
 
-/// Candidates kept per (home area, sector): (U, cluster, distance).
-type Cand = (f64, u32, f64);
-const TOP: usize = 4;
+/// One cluster of a home's choice set for one sector, in a step.
+struct Choice {
+    /// exp(U_c − max), the logit weight.
+    shifted: f64,
+    /// The largest U_c of the choice set (IV = max + ln Σ shifted).
+    max: f64,
+    cluster: u32,
+    /// Distance from home (km).
+    dist: f64,
+}
 
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -34,57 +43,40 @@ impl World<'_> {
         let forced_on = rp.forced_after_step.is_some_and(|s| step > s);
         let p_force = 1.0 - (-rp.force_rate * dt).exp();
 
-        // U without distance once per (operating cluster, sector), then the
-        // best cluster once per (home area, sector) among those with room for
-        // the smallest possible firm. A firm whose land does not fit in that
-        // cluster searches its choice set again (only then).
+        // U_c of every cluster of a home's choice set per (home area,
+        // sector), once a step (it does not depend on the firm), with
+        // exp(U_c − max) for the inclusive value. Which clusters have room is
+        // checked per firm, as land fills during the phase.
         let beta_d = sc.entry.utility.distance;
         let value = self.cluster_values(&views);
-        let best_in = |w: &World, home: usize, s: usize, land: f64| -> Option<(f64, u32, f64)> {
-            let mut best: Option<(f64, u32, f64)> = None;
-            for &(d, c) in &w.areas[home].nearest {
-                if w.clusters[c as usize].free_land() < land {
-                    continue;
-                }
-                let u = value[c as usize * k + s] - beta_d * d / 10.0;
-                if best.is_none_or(|b| u > b.0) {
-                    best = Some((u, c, d));
-                }
-            }
-            best
-        };
-        // The best TOP clusters per (home area, sector) among those with room
-        // for the smallest firm, by U descending (ties: nearest first).
-        // Clusters only fill during this phase, so for any firm the first of
-        // them with room for its land is its c*; only when none of a full
-        // list has room is the whole choice set searched again.
-        let land_min = sc.entry.land_min_ha;
-        let top_in = |w: &World, home: usize, s: usize| -> ([Cand; TOP], usize) {
-            let mut top = [(f64::NEG_INFINITY, 0, 0.0); TOP];
-            let mut n = 0;
-            for &(d, c) in &w.areas[home].nearest {
-                if w.clusters[c as usize].free_land() < land_min {
-                    continue;
-                }
-                let u = value[c as usize * k + s] - beta_d * d / 10.0;
-                let pos = top[..n].iter().position(|t| t.0 < u).unwrap_or(n);
-                if pos < TOP {
-                    top.copy_within(pos..TOP - 1, pos + 1);
-                    top[pos] = (u, c, d);
-                    n = (n + 1).min(TOP);
-                }
-            }
-            (top, n)
-        };
-        let cached: Vec<([Cand; TOP], usize)> = (0..self.areas.len() * k)
-            .map(|i| top_in(self, i / k, i % k))
+        let choices: Vec<Vec<Choice>> = (0..self.areas.len() * k)
+            .map(|i| {
+                let (home, s) = (i / k, i % k);
+                let u: Vec<(f64, u32, f64)> = self.areas[home]
+                    .nearest
+                    .iter()
+                    .map(|&(d, c)| (value[c as usize * k + s] - beta_d * d / 10.0, c, d))
+                    .collect();
+                let m = u.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
+                u.into_iter()
+                    .map(|(u, c, d)| Choice {
+                        shifted: (u - m).exp(),
+                        max: m,
+                        cluster: c,
+                        dist: d,
+                    })
+                    .collect()
+            })
             .collect();
 
-        let residents: Vec<u32> = self
+        let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
+        // Residential firms in a random order over all areas (MODEL.md §4.6).
+        let mut residents: Vec<u32> = self
             .areas
             .iter()
             .flat_map(|a| a.members.iter().copied())
             .collect();
+        residents.shuffle(&mut rng);
         let n_polluting = residents
             .iter()
             .filter(|&&i| self.firms[i as usize].polluting)
@@ -95,42 +87,82 @@ impl World<'_> {
             0.0
         };
         let mut claimed = 0.0;
-        let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
         let mut closed = Vec::new();
+        let u_home = [self.home_utility(false, e), self.home_utility(true, e)];
+        // The move probability from the inclusive value and the moving cost
+        // net of subsidy; non-decreasing in `iv` and non-increasing in `cost`
+        // when θ_gain, θ_cost ≥ 0.
+        let p_move = |iv: f64, cost: f64, pol: bool| {
+            let subsidy = if pol { subsidy_each.min(cost) } else { 0.0 };
+            let x = rp.theta0
+                + rp.theta_gain * (iv - u_home[pol as usize])
+                + if pol { rp.theta_enf * e } else { 0.0 }
+                - rp.theta_cost * (cost - subsidy).max(0.0);
+            (
+                1.0 - (-rp.relocation_rate * dt * logistic(x)).exp(),
+                subsidy,
+            )
+        };
+        // An upper bound of p per (home, sector): every cluster of the list
+        // feasible (IV over all of them) and the nearest one's distance.
+        // A firm whose uniform is above the bound cannot move, so its choice
+        // set need not be evaluated (the same decision, far less work).
+        let bounded = rp.theta_gain >= 0.0 && rp.theta_cost >= 0.0;
+        let iv_all: Vec<(f64, f64)> = choices
+            .iter()
+            .map(|cands| {
+                let total: f64 = cands.iter().map(|ch| ch.shifted).sum();
+                let d_min = cands.iter().map(|ch| ch.dist).fold(f64::INFINITY, f64::min);
+                match cands.first() {
+                    Some(ch) if total > 0.0 => (ch.max + total.ln(), d_min),
+                    _ => (f64::NEG_INFINITY, d_min),
+                }
+            })
+            .collect();
         for i in residents {
             let f = &self.firms[i as usize];
             let Site::Home(home) = f.site else { continue };
             let (land, pol, sector) = (f.land, f.polluting, f.sector as usize);
-            let (top, n) = &cached[home as usize * k + sector];
-            let best = top[..*n]
-                .iter()
-                .find(|b| self.clusters[b.1 as usize].free_land() >= land)
-                .copied()
-                .or_else(|| {
-                    if *n == TOP {
-                        best_in(self, home as usize, sector, land)
-                    } else {
-                        None
-                    }
-                });
+            let u_dest: f64 = rng.random();
             let u: f64 = rng.random();
             let u_force: f64 = if pol && forced_on { rng.random() } else { 1.0 };
+            let forced = u_force < p_force;
+            let ix = home as usize * k + sector;
+            if bounded && !forced {
+                let (iv_max, d_min) = iv_all[ix];
+                let cost_min = rp.move_cost_per_ha * land * (1.0 + d_min / 10.0);
+                if iv_max == f64::NEG_INFINITY || u >= p_move(iv_max, cost_min, pol).0 {
+                    continue;
+                }
+            }
+            // The feasible choice set: clusters with free land ≥ ℓ now. The
+            // inclusive value IV = ln Σ exp(U_c) over it, and c* drawn by the
+            // logit (inverse CDF of exp(U_c)/Σ with one uniform).
+            let cands = &choices[ix];
+            let fits = |ch: &&Choice| self.clusters[ch.cluster as usize].free_land() >= land;
+            let total: f64 = cands.iter().filter(fits).map(|ch| ch.shifted).sum();
             let mut moved = false;
-            if let Some((u_c, c, d)) = best {
-                let cost = rp.move_cost_per_ha * land * (1.0 + d / 10.0);
-                let subsidy = if pol { subsidy_each.min(cost) } else { 0.0 };
-                let x = rp.theta0
-                    + rp.theta_gain * (u_c - self.home_utility(pol, e))
-                    + if pol { rp.theta_enf * e } else { 0.0 }
-                    - rp.theta_cost * (cost - subsidy).max(0.0);
-                let p = 1.0 - (-rp.relocation_rate * dt * logistic(x)).exp();
-                if u < p || u_force < p_force {
-                    self.relocate(i, c);
+            if total > 0.0 {
+                let mut left = u_dest * total;
+                let mut dest = None;
+                for ch in cands.iter().filter(fits) {
+                    dest = Some(ch);
+                    left -= ch.shifted;
+                    if left < 0.0 {
+                        break;
+                    }
+                }
+                let ch = dest.expect("a feasible cluster exists when total > 0");
+                let iv = ch.max + total.ln();
+                let cost = rp.move_cost_per_ha * land * (1.0 + ch.dist / 10.0);
+                let (p, subsidy) = p_move(iv, cost, pol);
+                if u < p || forced {
+                    self.relocate(i, ch.cluster);
                     claimed += subsidy;
                     moved = true;
                 }
             }
-            if !moved && u_force < p_force {
+            if !moved && forced {
                 closed.push(i);
             }
         }

@@ -5,8 +5,9 @@
 //! residential area) keeps the ids of its alive firms in `members`, and each
 //! firm remembers its `slot` there, so that moving or removing a firm is O(1).
 
+use rand::seq::SliceRandom;
 use rand::Rng;
-use rand_distr::{Distribution, LogNormal};
+use rand_distr::{Distribution, Exp1, LogNormal, StandardNormal};
 
 use crate::config::{ClusterType, Scenario};
 use crate::rng::{Purpose, RunStreams, Stream};
@@ -81,6 +82,9 @@ pub struct Area {
     /// The nearest operating clusters, (distance km, cluster), nearest first,
     /// at most `choice_set` of them; updated when a cluster opens.
     pub nearest: Vec<(f64, u32)>,
+    /// Alive firms from this home area that sit in a cluster (any cluster):
+    /// the candidates of `SocialNetwork` kin links (MODEL.md §4.4).
+    pub kin: Vec<u32>,
 }
 
 /// One firm.
@@ -90,6 +94,9 @@ pub struct Firm {
     pub site: Site,
     /// Index of this firm in its site's `members`.
     pub slot: u32,
+    /// Index of this firm in its home area's `kin` list while it sits in a
+    /// cluster (`u32::MAX` otherwise).
+    pub kin_slot: u32,
     pub home: u32,
     /// Revenue S (billion VND a year).
     pub size: f64,
@@ -105,6 +112,13 @@ pub struct Firm {
     pub partners: Vec<u32>,
     pub relocated: bool,
     pub alive: bool,
+    /// Standard-deviation multiplier √v of this year's growth shocks (1 for
+    /// `Gaussian`; v ~ Exp(1) redrawn each year for `Laplace`, MODEL.md §4.5).
+    pub vol: f64,
+    /// ln S and ln A, kept beside S and A so a growth step needs no
+    /// logarithm (set by `add_firm`; growth, spillover and training keep them).
+    pub ln_size: f64,
+    pub ln_prod: f64,
 }
 
 /// Cumulative and per-step counters.
@@ -202,16 +216,38 @@ fn draw_areas(n: usize, total: f64, sigma: f64, lo: f64, hi: f64, rng: &mut Stre
     out
 }
 
-fn draw_type(sc: &Scenario, rng: &mut Stream) -> ClusterType {
+/// The types of `n` clusters in exact counts (MODEL.md §5): the shares
+/// times n rounded by largest remainder (ties to the earlier type), in an
+/// order shuffled on the Init stream.
+fn draw_types(sc: &Scenario, n: usize, rng: &mut Stream) -> Vec<ClusterType> {
     let t = &sc.clusters.type_shares;
-    let u = rng.random::<f64>() * (t.marshallian + t.complex + t.social_network);
-    if u < t.marshallian {
-        ClusterType::Marshallian
-    } else if u < t.marshallian + t.complex {
-        ClusterType::Complex
-    } else {
-        ClusterType::SocialNetwork
+    let kinds = [
+        (ClusterType::Marshallian, t.marshallian),
+        (ClusterType::Complex, t.complex),
+        (ClusterType::SocialNetwork, t.social_network),
+    ];
+    let total: f64 = kinds.iter().map(|k| k.1.max(0.0)).sum();
+    let exact: Vec<f64> = kinds
+        .iter()
+        .map(|k| n as f64 * k.1.max(0.0) / total.max(f64::MIN_POSITIVE))
+        .collect();
+    let mut counts: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..kinds.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (exact[a] - exact[a].floor(), exact[b] - exact[b].floor());
+        rb.total_cmp(&ra).then(a.cmp(&b))
+    });
+    let short = n.saturating_sub(counts.iter().sum());
+    for &k in order.iter().cycle().take(short) {
+        counts[k] += 1;
     }
+    let mut types: Vec<ClusterType> = kinds
+        .iter()
+        .zip(&counts)
+        .flat_map(|(k, &c)| std::iter::repeat_n(k.0, c))
+        .collect();
+    types.shuffle(rng);
+    types
 }
 
 /// A new firm's draws (MODEL.md §4.3): size, productivity, polluting, land.
@@ -240,6 +276,59 @@ pub fn draw_firm(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
         polluting,
         land,
     }
+}
+
+/// An incumbent of age `age` steps warmed up (MODEL.md §5, `initial.spin_up`):
+/// drawn as an entrant `age` steps ago and grown by §4.5 for those steps in
+/// a neutral environment: demand growth, its own productivity (with the
+/// innovation shocks of §4.4), the size-dependent shocks and exit, but no
+/// site effects (Q at the reference, no partners, no crowding, no shortage,
+/// no enforcement). A firm that exits is redrawn as a new entrant of the same
+/// age (at most 1,000 times; then the last draw is kept unwarmed). Land stays
+/// that of the entry draw: a firm's plot never changes in the model.
+pub fn spin_up(
+    sc: &Scenario,
+    sector: usize,
+    age: u32,
+    age_factor: &[f64],
+    rng: &mut Stream,
+) -> Draws {
+    let gp = &sc.growth;
+    let dt = sc.time.dt;
+    let sqdt = dt.sqrt();
+    let year = (1.0 / dt).round().max(1.0) as u32;
+    let sec = &sc.sectors[sector];
+    let ln_s0 = sec.size_median.ln();
+    let inn = sc.cooperation.innovation_sigma;
+    let ln_exit_size = gp.exit_size.ln();
+    let mut d = draw_firm(sc, sector, rng);
+    'attempt: for _ in 0..1000 {
+        let mut ln_a = d.productivity.ln();
+        let mut ln_rel = d.size.ln() - ln_s0;
+        let mut vol = 1.0;
+        for a in 0..age {
+            if gp.shock == crate::config::Shock::Laplace && a % year == 0 {
+                vol = rng.sample::<f64, _>(Exp1).sqrt();
+            }
+            let xi_a: f64 = rng.sample(StandardNormal);
+            let xi_s: f64 = rng.sample(StandardNormal);
+            let exp1: f64 = rng.sample(Exp1);
+            ln_a += inn * sqdt * xi_a;
+            let g = sec.demand_growth + gp.effects.productivity * ln_a;
+            let sd = gp.sigma0 * (-gp.beta * ln_rel).exp() * vol;
+            ln_rel += g * dt + sd * sqdt * xi_s;
+            let hazard =
+                gp.exit_hazard * (-gp.exit_size_exponent * ln_rel).exp() * age_factor[a as usize];
+            if ln_rel + ln_s0 < ln_exit_size || exp1 < hazard * dt {
+                d = draw_firm(sc, sector, rng);
+                continue 'attempt;
+            }
+        }
+        d.size = (ln_rel + ln_s0).exp();
+        d.productivity = ln_a.exp();
+        return d;
+    }
+    d
 }
 
 impl<'a> World<'a> {
@@ -284,9 +373,9 @@ impl<'a> World<'a> {
                 cs.max_area_ha,
                 &mut rng,
             );
-            for (i, area) in areas.into_iter().enumerate() {
+            let types = draw_types(sc, areas.len(), &mut rng);
+            for (i, (area, ctype)) in areas.into_iter().zip(types).enumerate() {
                 let (x, y) = point_in_disc(radius, &mut rng);
-                let ctype = draw_type(sc, &mut rng);
                 let mut c = new_cluster(x, y, area, ctype, None);
                 let draws = if (i as u32) < cs.complete {
                     &cs.complete_quality
@@ -309,9 +398,9 @@ impl<'a> World<'a> {
                 cs.max_area_ha,
                 &mut rng,
             );
-            for (i, area) in areas.into_iter().enumerate() {
+            let types = draw_types(sc, areas.len(), &mut rng);
+            for (i, (area, ctype)) in areas.into_iter().zip(types).enumerate() {
                 let (x, y) = point_in_disc(radius, &mut rng);
-                let ctype = draw_type(sc, &mut rng);
                 let step = if n_planned <= 1 {
                     0
                 } else {
@@ -351,6 +440,7 @@ impl<'a> World<'a> {
             members: Vec::new(),
             sector_counts: vec![0; n_sectors],
             nearest: Vec::new(),
+            kin: Vec::new(),
         };
         if rs.explicit.is_empty() {
             let ln = LogNormal::new(0.0, rs.population_sigma).expect("validated");
@@ -403,16 +493,30 @@ impl<'a> World<'a> {
             .collect();
         let area_cdf = cumulative(operating.iter().map(|&c| self.clusters[c as usize].area));
         let total = ini.firms_in_clusters as u64 + ini.firms_residential as u64;
+        // (1 + age in years)^(−exit_age_exponent) by age in steps, for the warm-up.
+        let age_factor: Vec<f64> = (0..=max_age_steps as usize)
+            .map(|a| (1.0 + a as f64 * sc.time.dt).powf(-sc.growth.exit_age_exponent))
+            .collect();
         for i in 0..total {
             let sector = sample_cdf(&self.sector_cdf, rng);
-            let d = draw_firm(sc, sector, rng);
             let home = sample_cdf(&self.pop_cdf, rng) as u32;
             let age = rng.random_range(0..=max_age_steps);
+            let d = if ini.spin_up {
+                spin_up(sc, sector, age, &age_factor, rng)
+            } else {
+                draw_firm(sc, sector, rng)
+            };
             let mut site = Site::Home(home);
             if i < ini.firms_in_clusters as u64 && !operating.is_empty() {
-                // A cluster ∝ area with room under the occupancy cap; a few
-                // tries, then the first cluster with room, else stay home.
-                let fits = |c: &Cluster| c.occupied + d.land <= ini.max_occupancy * c.area + 1e-12;
+                // A cluster ∝ area with room under the occupancy cap and for
+                // the firm's workers in its labour pool (MODEL.md §5: no
+                // cluster starts in a shortage nobody chose); a few tries,
+                // then the cluster with land room and the most labour slack,
+                // else stay home.
+                let workers = d.size / sc.growth.revenue_per_worker;
+                let land_ok =
+                    |c: &Cluster| c.occupied + d.land <= ini.max_occupancy * c.area + 1e-12;
+                let fits = |c: &Cluster| land_ok(c) && c.employment + workers <= c.labor_pool;
                 let mut chosen = None;
                 for _ in 0..20 {
                     let c = operating[sample_cdf(&area_cdf, rng)];
@@ -425,16 +529,25 @@ impl<'a> World<'a> {
                     chosen = operating
                         .iter()
                         .copied()
-                        .find(|&c| fits(&self.clusters[c as usize]));
+                        .filter(|&c| land_ok(&self.clusters[c as usize]))
+                        .max_by(|&a, &b| {
+                            let slack = |c: u32| {
+                                let c = &self.clusters[c as usize];
+                                c.labor_pool - c.employment
+                            };
+                            slack(a).total_cmp(&slack(b)).then(b.cmp(&a))
+                        });
                 }
                 if let Some(c) = chosen {
                     site = Site::Cluster(c);
+                    self.clusters[c as usize].employment += workers;
                 }
             }
             self.add_firm(Firm {
                 sector: sector as u32,
                 site,
                 slot: 0,
+                kin_slot: u32::MAX,
                 home,
                 size: d.size,
                 productivity: d.productivity,
@@ -446,6 +559,9 @@ impl<'a> World<'a> {
                 partners: Vec::new(),
                 relocated: false,
                 alive: true,
+                vol: 1.0,
+                ln_size: 0.0,
+                ln_prod: 0.0,
             });
         }
     }
@@ -453,34 +569,54 @@ impl<'a> World<'a> {
     /// Add a firm at its `site`; returns its id.
     pub fn add_firm(&mut self, mut f: Firm) -> u32 {
         let id = self.firms.len() as u32;
-        f.slot = self.attach(id, f.site, f.sector, f.land);
+        f.ln_size = f.size.ln();
+        f.ln_prod = f.productivity.ln();
+        let site = f.site;
         self.firms.push(f);
+        self.attach(id, site);
         id
     }
 
-    /// Put firm `id` into the member list of `site`; returns its slot.
-    fn attach(&mut self, id: u32, site: Site, sector: u32, land: f64) -> u32 {
-        match site {
+    /// Put firm `id` into the member list of `site` (and, for a cluster,
+    /// into its home's kin list) and set its `site`, `slot` and `kin_slot`.
+    fn attach(&mut self, id: u32, site: Site) {
+        let f = &self.firms[id as usize];
+        let (sector, land, home) = (f.sector as usize, f.land, f.home as usize);
+        let (slot, kin_slot) = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
                 c.members.push(id);
-                c.sector_counts[sector as usize] += 1;
+                c.sector_counts[sector] += 1;
                 c.occupied += land;
-                (c.members.len() - 1) as u32
+                let kin = &mut self.areas[home].kin;
+                kin.push(id);
+                ((c.members.len() - 1) as u32, (kin.len() - 1) as u32)
             }
             Site::Home(a) => {
                 let a = &mut self.areas[a as usize];
                 a.members.push(id);
-                a.sector_counts[sector as usize] += 1;
-                (a.members.len() - 1) as u32
+                a.sector_counts[sector] += 1;
+                ((a.members.len() - 1) as u32, u32::MAX)
             }
-        }
+        };
+        let f = &mut self.firms[id as usize];
+        (f.site, f.slot, f.kin_slot) = (site, slot, kin_slot);
     }
 
-    /// Remove firm `id` from its site's member list (O(1), swap-remove).
+    /// Remove firm `id` from its site's member list and its home's kin list
+    /// (O(1), swap-remove).
     fn detach(&mut self, id: u32) {
         let f = &self.firms[id as usize];
         let (site, slot, sector, land) = (f.site, f.slot as usize, f.sector as usize, f.land);
+        if f.kin_slot != u32::MAX {
+            let (home, ks) = (f.home as usize, f.kin_slot as usize);
+            let kin = &mut self.areas[home].kin;
+            kin.swap_remove(ks);
+            if let Some(&moved) = kin.get(ks) {
+                self.firms[moved as usize].kin_slot = ks as u32;
+            }
+            self.firms[id as usize].kin_slot = u32::MAX;
+        }
         let members = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
@@ -506,12 +642,7 @@ impl<'a> World<'a> {
     /// Move firm `id` to `site`.
     pub fn move_firm(&mut self, id: u32, site: Site) {
         self.detach(id);
-        let f = &self.firms[id as usize];
-        let (sector, land) = (f.sector, f.land);
-        let slot = self.attach(id, site, sector, land);
-        let f = &mut self.firms[id as usize];
-        f.site = site;
-        f.slot = slot;
+        self.attach(id, site);
     }
 
     /// Mark firm `id` dead and remove it from its site. Its links are removed

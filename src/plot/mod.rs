@@ -9,6 +9,8 @@
 //! - `map`: the region of one run at one step (needs `sites.parquet`, see
 //!   [`map`]; skipped with a note when it is absent).
 //!
+//! Charts of a sensitivity directory: [`sensitivity::plot_sensitivity`].
+//!
 //! Charts of a comparison ([`plot_comparison`]): `comparison`, one panel per
 //! outcome with each scenario's mean and 95% interval.
 //!
@@ -20,6 +22,7 @@ pub mod comparison;
 pub mod data;
 pub mod distribution;
 pub mod map;
+pub mod sensitivity;
 pub mod timeseries;
 pub mod validation;
 
@@ -246,17 +249,21 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
     let comparison = dir.join("comparison.parquet");
     let calibration = dir.join("calibration.parquet");
     let has_region = !data::table_files(dir, "region")?.is_empty();
-    if !has_region && !comparison.is_file() && !calibration.is_file() {
+    let has_sensitivity = dir.join("sensitivity.parquet").is_file();
+    if !has_region && !comparison.is_file() && !has_sensitivity && !calibration.is_file() {
         anyhow::bail!(
             "{} has neither region.parquet (nor region-part-*.parquet) nor comparison.parquet \
-             nor calibration.parquet; give an output directory of `clustersim run`, \
-             `clustersim compare` or `clustersim calibrate`",
+             nor sensitivity.parquet nor calibration.parquet; give an output directory of \
+             `clustersim run`, `clustersim compare`, `clustersim sensitivity` or `clustersim calibrate`",
             dir.display()
         );
     }
     let mut written = Vec::new();
     if calibration.is_file() {
         written.extend(calibration::plot_calibration(dir, &out)?);
+    }
+    if has_sensitivity {
+        written.extend(sensitivity::plot_sensitivity(dir, &out)?);
     }
     if comparison.is_file() {
         written.extend(plot_comparison(&comparison, &out)?);

@@ -10,6 +10,7 @@ mod plot_validation;
 mod policy;
 mod readers;
 mod resume;
+mod sensitivity;
 mod slurm;
 mod sweep;
 mod validation;

@@ -63,6 +63,7 @@ fn firm(site: Site, land: f64) -> Firm {
         sector: 0,
         site,
         slot: 0,
+        kin_slot: u32::MAX,
         home: 0,
         size: 15.0,
         productivity: 1.0,
@@ -74,6 +75,9 @@ fn firm(site: Site, land: f64) -> Firm {
         partners: Vec::new(),
         relocated: false,
         alive: true,
+        vol: 1.0,
+        ln_size: 0.0,
+        ln_prod: 0.0,
     }
 }
 
@@ -439,4 +443,168 @@ fn establish_waits_for_connection_and_occupancy_gate() {
     let mut w = World::new(&sc, 1, 0);
     w.establish(1);
     assert!(!w.clusters[2].operating());
+}
+
+#[test]
+fn cluster_types_come_in_exact_counts() {
+    let sc = Scenario::default();
+    for seed in [1u64, 2] {
+        let w = World::new(&sc, seed, 0);
+        let count = |planned: bool, t: ClusterType| {
+            w.clusters
+                .iter()
+                .filter(|c| c.operating() != planned && c.ctype == t)
+                .count()
+        };
+        let types = |planned| {
+            (
+                count(planned, ClusterType::Marshallian),
+                count(planned, ClusterType::Complex),
+                count(planned, ClusterType::SocialNetwork),
+            )
+        };
+        // 70 × (0.5, 0.25, 0.25) = 35, 17.5, 17.5: the tie goes to Complex.
+        assert_eq!(types(false), (35, 18, 17), "seed {seed}: operating");
+        // 89 × … = 44.5, 22.25, 22.25.
+        assert_eq!(types(true), (45, 22, 22), "seed {seed}: planned");
+    }
+}
+
+/// Two firms alone in one cluster of `ctype`, every pair related, an
+/// attempt every step: are they linked after one cooperation step?
+fn pair_links(ctype: ClusterType, triadic: f64, seed: u64) -> bool {
+    let mut sc = explicit(
+        vec![spec(1.0, 75.0, ctype, 0.8, 0.8, None)],
+        vec![home(0.0)],
+    );
+    sc.relatedness = vec![vec![1.0; 6]; 6];
+    sc.cooperation.link_rate = 1e3;
+    sc.cooperation.triadic_share = triadic;
+    sc.cooperation.kin_share = 0.0;
+    let mut w = World::new(&sc, seed, 0);
+    w.add_firm(firm(Site::Cluster(0), 0.01));
+    w.add_firm(firm(Site::Cluster(0), 0.01));
+    w.counters.initial_firms = 2;
+    w.cooperation(1);
+    w.check_invariants().unwrap();
+    !w.firms[0].partners.is_empty()
+}
+
+#[test]
+fn a_link_attempt_is_never_wasted_on_the_firm_itself() {
+    // The only candidate that is neither the firm nor a partner is the other
+    // firm, so every attempt finds it (a self-candidate would fail half of
+    // them); a SocialNetwork firm without partners falls back to a uniform
+    // candidate of its cluster instead of losing its triadic attempt.
+    for seed in 0..20 {
+        assert!(
+            pair_links(ClusterType::Marshallian, 0.5, seed),
+            "seed {seed}"
+        );
+        assert!(pair_links(ClusterType::Complex, 0.5, seed), "seed {seed}");
+        assert!(
+            pair_links(ClusterType::SocialNetwork, 1.0, seed),
+            "seed {seed}"
+        );
+    }
+}
+
+/// Links crossing clusters after 10 cooperation steps, with 100 firms from
+/// one home in each of two clusters of `ctype`.
+fn crossing_links(ctype: ClusterType, kin_share: f64) -> usize {
+    let mut sc = explicit(
+        vec![
+            spec(1.0, 75.0, ctype, 0.8, 0.8, None),
+            spec(2.0, 75.0, ctype, 0.8, 0.8, None),
+        ],
+        vec![home(0.0)],
+    );
+    sc.relatedness = vec![vec![1.0; 6]; 6];
+    sc.cooperation.triadic_share = 0.0;
+    sc.cooperation.kin_share = kin_share;
+    let mut w = World::new(&sc, 4, 0);
+    for c in [0, 1] {
+        for _ in 0..100 {
+            w.add_firm(firm(Site::Cluster(c), 0.01));
+        }
+    }
+    w.counters.initial_firms = w.firms.len() as u64;
+    for step in 1..=10 {
+        w.cooperation(step);
+    }
+    w.check_invariants().unwrap();
+    w.firms
+        .iter()
+        .map(|f| {
+            f.partners
+                .iter()
+                .filter(|&&j| w.firms[j as usize].site != f.site)
+                .count()
+        })
+        .sum::<usize>()
+        / 2
+}
+
+#[test]
+fn kin_links_cross_clusters_for_social_network_only() {
+    let social = crossing_links(ClusterType::SocialNetwork, 1.0);
+    assert!(social > 50, "{social} kin links across clusters");
+    assert_eq!(crossing_links(ClusterType::SocialNetwork, 0.0), 0);
+    assert_eq!(crossing_links(ClusterType::Marshallian, 1.0), 0);
+}
+
+/// Relocations in one relocation phase of 2,000 non-polluting residential
+/// firms whose home has `n` identical clusters next to it.
+fn moves_with_choices(n: usize) -> u64 {
+    let clusters = (0..n)
+        .map(|_| spec(1.0, 5000.0, ClusterType::Marshallian, 0.5, 0.5, None))
+        .collect();
+    let mut sc = explicit(clusters, vec![home(0.0)]);
+    sc.initial.firms_residential = 2000;
+    for s in &mut sc.sectors {
+        s.polluting_share = 0.0;
+    }
+    sc.relocation.relocation_rate = 4.0;
+    sc.entry.utility.residential = 0.0;
+    let mut w = World::new(&sc, 5, 0);
+    w.relocation(1);
+    w.check_invariants().unwrap();
+    w.counters.relocations
+}
+
+#[test]
+fn relocation_weighs_home_against_the_inclusive_value_of_the_choice_set() {
+    // Ten identical clusters are worth ln 10 more than one (IV = U + ln n),
+    // as they are to an entrant choosing by Gumbel-max; comparing home with
+    // the single best cluster would make both cases move alike.
+    let (one, ten) = (moves_with_choices(1), moves_with_choices(10));
+    assert!(one > 20, "{one} moves with one cluster");
+    assert!(
+        ten as f64 > 1.5 * one as f64,
+        "{ten} moves with ten clusters vs {one} with one"
+    );
+}
+
+#[test]
+fn spin_up_grows_incumbents_from_the_entry_draw() {
+    let sc = Scenario::default();
+    let mut cold = sc.clone();
+    cold.initial.spin_up = false;
+    let spread = |sc: &Scenario, old: bool| {
+        let w = World::new(sc, 2021, 0);
+        let v: Vec<f64> = w
+            .firms
+            .iter()
+            .filter(|f| if old { f.age >= 60 } else { f.age < 8 })
+            .map(|f| (f.size / sc.sectors[f.sector as usize].size_median).ln())
+            .collect();
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+    };
+    // Without spin-up every age has the entry spread (σ = 1); with it, old
+    // incumbents have grown apart (Gibrat) and young ones have not.
+    assert!((spread(&cold, true) - spread(&cold, false)).abs() < 0.15);
+    assert!(spread(&sc, true) > spread(&sc, false) + 0.3);
+    let w = World::new(&sc, 2021, 0);
+    assert!(w.firms.iter().all(|f| f.size >= sc.growth.exit_size));
 }

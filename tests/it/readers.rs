@@ -12,15 +12,17 @@ use clustersim::output::layout::Shard;
 
 use super::montecarlo::{small_spec, ROOT};
 
-#[test]
-fn pyarrow_and_duckdb_read_every_file() {
+/// Whether python3 can import `modules` (comma-separated). If not, prints
+/// "SKIPPED: …" with the reason and returns false, except under CI (`CI`
+/// set), where the CI script installs them and this panics.
+pub fn python_has(modules: &str) -> bool {
     let probe = Command::new("python3")
-        .args(["-c", "import pyarrow, duckdb"])
+        .args(["-c", &format!("import {modules}")])
         .output();
     let missing = match &probe {
         Err(e) => Some(format!("python3 not runnable: {e}")),
         Ok(o) if !o.status.success() => Some(format!(
-            "python3 cannot import pyarrow and duckdb ({}); run scripts/ci/install-deps.sh",
+            "python3 cannot import {modules} ({}); run scripts/ci/install-deps.sh",
             String::from_utf8_lossy(&o.stderr)
                 .trim()
                 .lines()
@@ -29,11 +31,21 @@ fn pyarrow_and_duckdb_read_every_file() {
         )),
         Ok(_) => None,
     };
-    if let Some(reason) = missing {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI is set but the outside readers are missing: {reason}");
+    match missing {
+        Some(reason) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but Python modules are missing: {reason}")
         }
-        eprintln!("SKIPPED: {reason}");
+        Some(reason) => {
+            eprintln!("SKIPPED: {reason}");
+            false
+        }
+        None => true,
+    }
+}
+
+#[test]
+fn pyarrow_and_duckdb_read_every_file() {
+    if !python_has("pyarrow, duckdb") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

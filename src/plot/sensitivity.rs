@@ -1,0 +1,376 @@
+//! Charts of a `clustersim sensitivity` directory:
+//! - `sensitivity`: one panel per outcome, the main index of each parameter
+//!   as a bar with its 95% bootstrap interval (Morris: `mu_star`; Sobol:
+//!   `S1` and `ST` side by side);
+//! - `convergence`: one panel per outcome, those indices against the number
+//!   of trajectories or base samples used (the first n of the design), with
+//!   their intervals.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
+use crate::compare::outcome_label;
+use crate::sensitivity::{read_index_rows, IndexRow};
+
+/// Panels per row.
+const COLUMNS: usize = 3;
+/// Pixel size of one panel.
+const PANEL: (u32, u32) = (560, 400);
+
+/// The main indices shown, in bar order.
+const SHOWN: [&str; 3] = ["mu_star", "S1", "ST"];
+
+fn colour(index: &str) -> RGBColor {
+    match index {
+        "ST" => RGBColor(200, 90, 30),
+        _ => RGBColor(40, 90, 170),
+    }
+}
+
+/// The last segment of a field path (`government.leakage` → `leakage`).
+fn short(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// The data of both charts.
+pub struct Sensitivity {
+    pub outcomes: Vec<String>,
+    pub parameters: Vec<String>,
+    /// The indices present among [`SHOWN`].
+    pub indices: Vec<String>,
+    pub rows: Vec<IndexRow>,
+    /// Whether this is the convergence chart (x = n) or the bar chart.
+    pub convergence: bool,
+}
+
+impl Sensitivity {
+    /// Keep the main first-parameter indices and index outcomes and parameters in order.
+    pub fn new(rows: Vec<IndexRow>, convergence: bool) -> Self {
+        let rows: Vec<IndexRow> = rows
+            .into_iter()
+            .filter(|r| {
+                r.step.is_none() && r.parameter2.is_none() && SHOWN.contains(&r.index.as_str())
+            })
+            .collect();
+        let mut s = Self {
+            outcomes: Vec::new(),
+            parameters: Vec::new(),
+            indices: Vec::new(),
+            rows: Vec::new(),
+            convergence,
+        };
+        for r in &rows {
+            let p = r.parameter.clone().unwrap_or_default();
+            if !s.outcomes.contains(&r.outcome) {
+                s.outcomes.push(r.outcome.clone());
+            }
+            if !s.parameters.contains(&p) {
+                s.parameters.push(p);
+            }
+            if !s.indices.contains(&r.index) {
+                s.indices.push(r.index.clone());
+            }
+        }
+        s.rows = rows;
+        s
+    }
+
+    fn grid(&self) -> (usize, usize) {
+        let cols = COLUMNS.min(self.outcomes.len()).max(1);
+        (self.outcomes.len().div_ceil(cols).max(1), cols)
+    }
+
+    fn param(&self, r: &IndexRow) -> usize {
+        let p = r.parameter.as_deref().unwrap_or("");
+        self.parameters.iter().position(|q| q == p).unwrap_or(0)
+    }
+}
+
+/// Draw `sensitivity.{png,svg}` and `convergence.{png,svg}` of the
+/// sensitivity directory `dir` into `out`.
+pub fn plot_sensitivity(dir: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let main = read_index_rows(&dir.join("sensitivity.parquet"))?;
+    let conv = read_index_rows(&dir.join("convergence.parquet"))?;
+    if main.is_empty() {
+        anyhow::bail!("{} has no rows", dir.join("sensitivity.parquet").display());
+    }
+    let mut written = render(&Sensitivity::new(main, false), out, "sensitivity", 1.0)?;
+    written.extend(render(
+        &Sensitivity::new(conv, true),
+        out,
+        "convergence",
+        1.0,
+    )?);
+    Ok(written)
+}
+
+impl Figure for Sensitivity {
+    fn size(&self) -> (u32, u32) {
+        let (rows, cols) = self.grid();
+        (PANEL.0 * cols as u32, PANEL.1 * rows as u32 + 120)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let title = if self.convergence {
+            "Convergence of the sensitivity indices (95% bootstrap intervals)".to_string()
+        } else {
+            format!(
+                "Sensitivity indices {} with 95% bootstrap intervals",
+                self.indices.join(", ")
+            )
+        };
+        let body = root.titled(&title, (FAMILY, 28)).drawn()?;
+        let (legend, grid) = body.split_vertically(50);
+        self.draw_legend(&legend)?;
+        let panels = grid.split_evenly(self.grid());
+        for (panel, outcome) in panels.iter().zip(&self.outcomes) {
+            if self.convergence {
+                self.draw_convergence(panel, outcome)?;
+            } else {
+                self.draw_bars(panel, outcome)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sensitivity {
+    fn draw_legend<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let font = (FAMILY, 17).into_font().color(&BLACK);
+        let mut x = 30;
+        let items: Vec<(RGBAColor, String)> = if self.convergence {
+            self.parameters
+                .iter()
+                .enumerate()
+                .map(|(j, p)| (Palette99::pick(j).to_rgba(), p.clone()))
+                .collect()
+        } else {
+            self.indices
+                .iter()
+                .map(|i| (colour(i).to_rgba(), i.clone()))
+                .collect()
+        };
+        for (c, label) in items {
+            area.draw(&Rectangle::new([(x, 18), (x + 20, 32)], c.filled()))
+                .drawn()?;
+            area.draw(&Text::new(label.clone(), (x + 26, 16), font.clone()))
+                .drawn()?;
+            let (w, _) = area.estimate_text_size(&label, &font).drawn()?;
+            x += 26 + w as i32 + 40;
+        }
+        if self.convergence {
+            let note = "circles, thick: S1 or mu_star; crosses, thin: ST";
+            area.draw(&Text::new(note, (x, 16), font.clone())).drawn()?;
+        }
+        Ok(())
+    }
+
+    fn draw_bars<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        outcome: &str,
+    ) -> anyhow::Result<()> {
+        let rows: Vec<&IndexRow> = self.rows.iter().filter(|r| r.outcome == outcome).collect();
+        let (_, y1) = padded_range(
+            rows.iter()
+                .flat_map(|r| [r.value + r.conf.unwrap_or(0.0), 0.0]),
+            0.1,
+        );
+        let y0 = rows
+            .iter()
+            .map(|r| r.value - r.conf.unwrap_or(0.0))
+            .filter(|v| v.is_finite())
+            .fold(0.0_f64, f64::min);
+        let y0 = if y0 < 0.0 { y0 * 1.1 } else { 0.0 };
+        let (title, _) = outcome_label(outcome);
+        let names: Vec<String> = self
+            .parameters
+            .iter()
+            .map(|p| short(p).to_string())
+            .collect();
+        let np = self.parameters.len();
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FAMILY, 19))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(65)
+            .build_cartesian_2d(-0.5..(np as f64 - 0.5), y0..y1.max(1e-9))
+            .drawn()?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(np.max(1) * 2 + 1)
+            .x_label_formatter(&|v| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| fmt_tick(*v))
+            .label_style((FAMILY, 14))
+            .draw()
+            .drawn()?;
+        let k = self.indices.len().max(1) as f64;
+        let width = 0.7 / k;
+        for r in rows {
+            let Some(slot) = self.indices.iter().position(|i| *i == r.index) else {
+                continue;
+            };
+            if !r.value.is_finite() {
+                continue;
+            }
+            let x = self.param(r) as f64 - 0.35 + width * slot as f64;
+            let c = colour(&r.index);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x + 0.05 * width, 0.0), (x + 0.95 * width, r.value)],
+                    c.mix(0.8).filled(),
+                )))
+                .drawn()?;
+            if let Some(conf) = r.conf.filter(|c| c.is_finite()) {
+                let xm = x + 0.5 * width;
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(xm, r.value - conf), (xm, r.value + conf)],
+                        BLACK.stroke_width(2),
+                    )))
+                    .drawn()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn draw_convergence<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        outcome: &str,
+    ) -> anyhow::Result<()> {
+        let rows: Vec<&IndexRow> = self.rows.iter().filter(|r| r.outcome == outcome).collect();
+        let (x0, x1) = padded_range(rows.iter().map(|r| f64::from(r.n)), 0.05);
+        let (y0, y1) = padded_range(
+            rows.iter().flat_map(|r| {
+                let c = r.conf.unwrap_or(0.0);
+                [r.value - c, r.value + c]
+            }),
+            0.05,
+        );
+        let (title, _) = outcome_label(outcome);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FAMILY, 19))
+            .margin(10)
+            .margin_right(25)
+            .x_label_area_size(40)
+            .y_label_area_size(65)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .drawn()?;
+        chart
+            .configure_mesh()
+            .x_desc("trajectories or base samples N")
+            .x_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-9 {
+                    fmt_tick(*v)
+                } else {
+                    String::new()
+                }
+            })
+            .y_label_formatter(&|v| fmt_tick(*v))
+            .label_style((FAMILY, 14))
+            .axis_desc_style((FAMILY, 15))
+            .draw()
+            .drawn()?;
+        for (j, _) in self.parameters.iter().enumerate() {
+            for index in &self.indices {
+                let pts: Vec<&&IndexRow> = rows
+                    .iter()
+                    .filter(|r| self.param(r) == j && r.index == *index && r.value.is_finite())
+                    .collect();
+                let c = Palette99::pick(j).to_rgba();
+                let style = if index == "ST" {
+                    c.stroke_width(1)
+                } else {
+                    c.stroke_width(2)
+                };
+                chart
+                    .draw_series(LineSeries::new(
+                        pts.iter().map(|r| (f64::from(r.n), r.value)),
+                        style,
+                    ))
+                    .drawn()?;
+                for r in &pts {
+                    let x = f64::from(r.n);
+                    if index == "ST" {
+                        chart
+                            .draw_series(std::iter::once(Cross::new((x, r.value), 5, style)))
+                            .drawn()?;
+                    } else {
+                        chart
+                            .draw_series(std::iter::once(Circle::new((x, r.value), 4, c.filled())))
+                            .drawn()?;
+                    }
+                    if let Some(conf) = r.conf.filter(|v| v.is_finite()) {
+                        chart
+                            .draw_series(std::iter::once(PathElement::new(
+                                vec![(x, r.value - conf), (x, r.value + conf)],
+                                c.mix(0.6).stroke_width(2),
+                            )))
+                            .drawn()?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(outcome: &str, p: &str, index: &str, n: u32, value: f64) -> IndexRow {
+        IndexRow {
+            outcome: outcome.into(),
+            step: None,
+            parameter: Some(p.into()),
+            parameter2: None,
+            index: index.into(),
+            n,
+            value,
+            conf: Some(0.05),
+        }
+    }
+
+    #[test]
+    fn charts_keep_main_indices_and_draw_both_files() {
+        let mut rows = vec![
+            row("final_tax", "government.leakage", "S1", 8, 0.6),
+            row("final_tax", "government.leakage", "ST", 8, 0.7),
+            row("final_tax", "government.budget", "S1", 8, 0.2),
+            row("final_tax", "government.budget", "ST", 8, 0.3),
+        ];
+        rows.push(IndexRow {
+            parameter2: Some("government.budget".into()),
+            index: "S2".into(),
+            ..rows[0].clone()
+        });
+        let s = Sensitivity::new(rows.clone(), false);
+        assert_eq!(s.rows.len(), 4, "S2 is not drawn");
+        assert_eq!(s.indices, ["S1", "ST"]);
+        assert_eq!(short("government.leakage"), "leakage");
+        let dir = tempfile::tempdir().unwrap();
+        let files = render(&s, dir.path(), "sensitivity", 0.5).unwrap();
+        let conv = Sensitivity::new(rows, true);
+        let more = render(&conv, dir.path(), "convergence", 0.5).unwrap();
+        for f in files.iter().chain(&more) {
+            assert!(
+                std::fs::metadata(f).unwrap().len() > 1000,
+                "{}",
+                f.display()
+            );
+        }
+    }
+}
