@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use polars::prelude::{Column, DataFrame, ParquetWriter};
+use polars::prelude::{Column, DataFrame};
 use serde_json::Value;
 
 use crate::cli::SweepArgs;
@@ -325,11 +325,11 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let design_file = out_dir.join("design.parquet");
     let mut df = design_frame(&design)?;
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .finish(&mut df)
-        .context("encoding design.parquet")?;
-    crate::plot::write_atomic(&design_file, &buf)?;
+    let mut meta = crate::output::manifest::build_metadata();
+    meta.push(("clustersim.table".to_string(), "design".to_string()));
+    meta.push(("clustersim.seed".to_string(), seed.to_string()));
+    meta.push(("clustersim.runs".to_string(), runs.to_string()));
+    crate::output::parquet::write_atomic(&design_file, &mut df, &meta, &|_| None)?;
 
     experiment::install_ctrl_c();
     let mut dirs = Vec::new();

@@ -49,6 +49,44 @@ impl Table {
     }
 }
 
+/// The unit of a column (Parquet field metadata `unit`, see `docs/outputs.md`);
+/// `None` for identifiers, counts, flags and labels. `"1"` marks a
+/// dimensionless fraction.
+pub fn unit(table: Table, column: &str) -> Option<&'static str> {
+    let region = |c: &str| match c {
+        "year" => Some("year"),
+        "employment" | "labor_pool" => Some("workers"),
+        "revenue" | "pollution_residential" | "pollution_untreated" => Some("bn VND/year"),
+        "tax" | "budget" | "spent" | "leakage" | "waste" | "investment" => Some("bn VND"),
+        "mean_quality" => Some("1"),
+        _ => None,
+    };
+    match table {
+        Table::Region => region(column),
+        Table::Runs => column
+            .strip_prefix("final_")
+            .or_else(|| column.strip_prefix("mean_"))
+            .and_then(region),
+        Table::Clusters => match column {
+            "area_ha" => Some("ha"),
+            "occupancy" | "connection" | "quality" | "shortage" => Some("1"),
+            c if c.starts_with("q_") => Some("1"),
+            c => region(c),
+        },
+        Table::Firms => match column {
+            "size" => Some("bn VND/year"),
+            "age" => Some("step"),
+            _ => None,
+        },
+        Table::Sites => match column {
+            "x" | "y" => Some("km"),
+            "area_ha" => Some("ha"),
+            "establish_step" => Some("step"),
+            _ => None,
+        },
+    }
+}
+
 /// One finished run: its index and what it produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {

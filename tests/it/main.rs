@@ -8,6 +8,7 @@ mod plot;
 mod plot_validation;
 mod policy;
 mod readers;
+mod reliability;
 mod resume;
 mod slurm;
 mod sweep;

@@ -1,7 +1,9 @@
 //! Outside readers: `tests/python/read_outputs.py` reads a sharded output
-//! directory with pyarrow and DuckDB, and checks every file's schema, row
-//! counts and provenance metadata against the documented contract. Without
-//! python3, pyarrow or duckdb the test prints "SKIPPED: …" and passes, except
+//! directory with pyarrow, pandas, polars and DuckDB, opening each table's
+//! folder as one dataset, checks every file's schema (plain `string` text),
+//! row counts, provenance and units against the documented contract, and runs
+//! the everyday pyarrow and pandas operations on every table. Without python3
+//! or one of those modules the test prints "SKIPPED: …" and passes, except
 //! under CI (`CI` set), where the CI script installs them and it fails.
 
 use std::path::Path;
@@ -13,14 +15,14 @@ use clustersim::output::layout::Shard;
 use super::montecarlo::{small_spec, ROOT};
 
 #[test]
-fn pyarrow_and_duckdb_read_every_file() {
+fn outside_readers_open_every_table_folder() {
     let probe = Command::new("python3")
-        .args(["-c", "import pyarrow, duckdb"])
+        .args(["-c", "import pyarrow, pandas, polars, duckdb"])
         .output();
     let missing = match &probe {
         Err(e) => Some(format!("python3 not runnable: {e}")),
         Ok(o) if !o.status.success() => Some(format!(
-            "python3 cannot import pyarrow and duckdb ({}); run scripts/ci/install-deps.sh",
+            "python3 cannot import pyarrow, pandas, polars and duckdb ({}); run scripts/ci/install-deps.sh",
             String::from_utf8_lossy(&o.stderr)
                 .trim()
                 .lines()
