@@ -109,13 +109,13 @@ pub struct ValidateModelArgs {
     /// Scenario file (RON). Default: the embedded Hanoi baseline.
     pub config: Option<PathBuf>,
     /// Runs per scenario variant (the policy checks run 7 variants).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub runs: u64,
     /// Master seed.
     #[arg(long, default_value_t = 2021)]
     pub seed: u64,
     /// Worker threads. Default: all cores. Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_threads)]
     pub threads: Option<usize>,
     /// Also draw the charts of the baseline facts (firm-size CCDF, growth
     /// rates, growth spread by size, degrees) as PNG and SVG into DIR.
@@ -187,4 +187,12 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub job: JobFlags,
+}
+
+/// `--threads N` of `validate-model`: an integer >= 1.
+fn positive_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected an integer >= 1 (omit it to use all cores)".to_string()),
+    }
 }

@@ -194,6 +194,24 @@ pub fn spec_from_args(
     }
     if args.scale != 1.0 {
         scenario = scenario.scaled(args.scale);
+        // Scaling rounds counts (areas may round to 0) and may push them past
+        // their bounds: the scaled scenario is validated again.
+        let issues = crate::config::validate::validate(&scenario);
+        if !issues.is_empty() {
+            let origin = args
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(crate::config::EMBEDDED_NAME));
+            return Err(crate::config::ConfigError::Invalid {
+                file: PathBuf::from(format!(
+                    "{} scaled by --scale {}",
+                    origin.display(),
+                    args.scale
+                )),
+                issues,
+            }
+            .into());
+        }
     }
     let runs = args.runs.unwrap_or(scenario.monte_carlo.runs);
     let seed = args.seed.unwrap_or(scenario.monte_carlo.seed);

@@ -2,6 +2,7 @@ mod cli;
 mod compare;
 mod config;
 mod golden;
+mod limits;
 mod model;
 mod montecarlo;
 mod plot;
