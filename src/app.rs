@@ -67,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Compare(args)) => crate::compare::compare_command(&args),
         Some(Command::Sweep(args)) => crate::sweep::sweep_command(&args),
         Some(Command::ValidateModel(args)) => crate::validation::validate_model_command(&args),
+        Some(Command::Verify(args)) => crate::output::verify::verify_command(&args),
     }
 }

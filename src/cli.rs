@@ -36,6 +36,20 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Check a scenario against the stylised facts P1–P8 (MODEL.md §1) and print the table.
     ValidateModel(ValidateModelArgs),
+    /// Reproduce a job: check every part's hash and re-run runs from the manifest's config and seed.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// An output directory written by `clustersim run`.
+    pub dir: PathBuf,
+    /// Re-run only K runs, spread evenly over the job (default: every run).
+    #[arg(long, value_name = "K")]
+    pub sample: Option<usize>,
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long, value_parser = positive_threads)]
+    pub threads: Option<usize>,
 }
 
 /// Options of every command that runs Monte Carlo jobs (`run`, `compare`, `sweep`).

@@ -297,6 +297,8 @@ fn new_manifest(spec: &JobSpec, threads: usize) -> Manifest {
         rows: BTreeMap::new(),
         files: Vec::new(),
         parts: Vec::new(),
+        digest_scheme: crate::output::digest::SCHEME.to_string(),
+        run_digests: BTreeMap::new(),
     }
 }
 

@@ -393,6 +393,7 @@ impl JobDir {
         let mut batch = manifest.batch;
         let mut done = vec![false; layout::batch_count(shard, manifest.runs, batch)];
         let mut kept: Vec<PartRecord> = Vec::new();
+        let mut kept_digests: BTreeMap<u32, String> = BTreeMap::new();
         match mode {
             Mode::Resume => {
                 if let Some((path, m)) = foreign.first() {
@@ -436,6 +437,13 @@ impl JobDir {
                             .iter()
                             .filter(|p| done.get(p.batch).copied().unwrap_or(false))
                             .cloned()
+                            .collect();
+                        let shard_runs =
+                            |b: usize| layout::batch_runs(shard, old.runs, old.batch, b);
+                        kept_digests = (0..done.len())
+                            .filter(|b| done[*b])
+                            .flat_map(shard_runs)
+                            .filter_map(|r| old.run_digests.get(&r).map(|d| (r, d.clone())))
                             .collect();
                     }
                     None if !own_parts.is_empty() => {
@@ -508,6 +516,7 @@ impl JobDir {
             _lock: lock,
         };
         job.manifest.parts = kept;
+        job.manifest.run_digests = kept_digests;
         job.refresh_totals();
         job.write_manifest()?;
         drop(dir_lock);
@@ -580,10 +589,17 @@ impl JobDir {
         mut frame: impl FnMut(Table) -> PolarsResult<DataFrame>,
         units: &dyn Fn(Table, &str) -> Option<&'static str>,
     ) -> anyhow::Result<()> {
-        let mut records = Vec::new();
+        let mut frames = Vec::new();
         for table in self.tables.clone() {
-            let mut df = frame(table)
+            let df = frame(table)
                 .with_context(|| format!("cannot build the {} table of batch {b}", table.name()))?;
+            frames.push((table, df));
+        }
+        let refs: Vec<(Table, &DataFrame)> = frames.iter().map(|(t, df)| (*t, df)).collect();
+        let digests = super::digest::run_digests(&refs)
+            .with_context(|| format!("cannot digest the runs of batch {b}"))?;
+        let mut records = Vec::new();
+        for (table, mut df) in frames {
             let path = layout::part_path(&self.dir, table, self.shard, b);
             let meta = part_metadata(&self.manifest, table, b);
             let w = parquet::write_atomic(&path, &mut df, &meta, &|c| units(table, c))?;
@@ -596,6 +612,7 @@ impl JobDir {
                 sha256: w.sha256,
             });
         }
+        self.manifest.run_digests.extend(digests);
         self.manifest.parts.retain(|p| p.batch != b);
         self.manifest.parts.extend(records);
         self.manifest

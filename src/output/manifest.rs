@@ -103,6 +103,13 @@ pub struct Manifest {
     /// Every complete part file of this shard: size, rows and SHA-256.
     #[serde(default)]
     pub parts: Vec<PartRecord>,
+    /// How `run_digests` are computed ([`super::digest::SCHEME`]).
+    #[serde(default)]
+    pub digest_scheme: String,
+    /// The content digest of each written run's rows, by run index
+    /// (`clustersim verify` recomputes them).
+    #[serde(default)]
+    pub run_digests: BTreeMap<u32, String>,
 }
 
 /// One part file as the manifest records it.
@@ -162,8 +169,12 @@ impl Manifest {
 /// SHA-256 of `text`, lower-case hex.
 pub fn sha256_hex(text: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(text);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(text))
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of the `Cargo.lock` this binary was built with.

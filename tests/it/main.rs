@@ -14,3 +14,4 @@ mod resume;
 mod slurm;
 mod sweep;
 mod validation;
+mod verify;
