@@ -86,13 +86,21 @@ pub struct RunArgs {
     /// Default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when set, else 0/1.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Also write firms.parquet, the final firm snapshot of every run.
+    /// Also write the firms table (firms/part-….parquet), the final firm snapshot of every run.
     #[arg(long)]
     pub firms: bool,
+    /// The tables to write, comma-separated, from region, clusters, sites, runs, firms.
+    /// Default: region,clusters,sites,runs (and firms with --firms).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tables: Option<Vec<String>>,
+    /// Keep every N-th step (and the last) in the region and clusters tables.
+    /// The runs table still summarises every step.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub record_every: u32,
     /// Run the scaled benchmark scenario `×K` of MODEL.md §6 (counts, entry rates and budget times K).
     #[arg(long, value_name = "K", default_value_t = 1.0)]
     pub scale: f64,
-    /// Runs per written batch (bounds memory). Default: 64.
+    /// Runs per written batch (bounds memory).
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
     /// Also draw the charts of `clustersim plot` into OUT/plots at the end.

@@ -511,6 +511,7 @@ pub fn run_comparison(spec: &CompareSpec) -> anyhow::Result<CompareReport> {
             batch: 64,
             quiet: spec.quiet,
             extra: Vec::new(),
+            record: Default::default(),
             command_line: spec.command_line.clone(),
         };
         experiment::run_job(&job).with_context(|| format!("running scenario {scenario_name}"))?;

@@ -36,7 +36,7 @@ use crate::config::Scenario;
 use crate::output::jobdir::{self, JobDir, Mode};
 use crate::output::layout::Shard;
 use crate::output::manifest::{self, Manifest, Status};
-use crate::output::tables::{self, RunOutput, Table};
+use crate::output::tables::{self, Recording, RunOutput, Table};
 use crate::progress::Progress;
 
 /// Everything a Monte Carlo job needs.
@@ -68,6 +68,8 @@ pub struct JobSpec {
     pub quiet: bool,
     /// Constant `Float64` columns put first in every table (e.g. `("point", 3.0)`).
     pub extra: Vec<(String, f64)>,
+    /// Which tables, and which steps of the time series, are written.
+    pub record: tables::Recording,
     /// The command line, for the manifest.
     pub command_line: Vec<String>,
 }
@@ -113,6 +115,9 @@ pub enum JobError {
         value: String,
         allowed: &'static str,
     },
+    /// An argument refused with its own message (it names the flag).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -223,6 +228,16 @@ pub fn spec_from_args(
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("outputs").join(&name));
+    let mut record =
+        Recording::parse(args.tables.as_deref(), args.record_every).map_err(JobError::Invalid)?;
+    if let (Some(t), true) = (&mut record.tables, args.firms) {
+        t.push(Table::Firms);
+    }
+    let keep_firms = args.firms
+        || record
+            .tables
+            .as_ref()
+            .is_some_and(|t| t.contains(&Table::Firms));
     Ok(JobSpec {
         scenario_ron: scenario_ron(&scenario),
         scenario,
@@ -232,12 +247,13 @@ pub fn spec_from_args(
         seed,
         threads: args.job.threads,
         shard,
-        keep_firms: args.firms,
+        keep_firms,
         force: args.job.force,
         resume: args.job.resume,
         batch: args.batch,
         quiet: args.job.quiet,
         extra: Vec::new(),
+        record,
         command_line,
     })
 }
@@ -289,6 +305,11 @@ fn new_manifest(spec: &JobSpec, threads: usize) -> Manifest {
         batches: 0,
         batches_done: 0,
         keep_firms: spec.keep_firms,
+        tables: job_table_list(spec)
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect(),
+        record_every: spec.record.every,
         extra: spec.extra.clone(),
         threads,
         start_time: chrono::Utc::now().to_rfc3339(),
@@ -299,6 +320,14 @@ fn new_manifest(spec: &JobSpec, threads: usize) -> Manifest {
         parts: Vec::new(),
         digest_scheme: crate::output::digest::SCHEME.to_string(),
         run_digests: BTreeMap::new(),
+    }
+}
+
+/// The tables `spec` writes, in write order.
+fn job_table_list(spec: &JobSpec) -> Vec<Table> {
+    match &spec.record.tables {
+        Some(t) => jobdir::write_order(t.clone()),
+        None => jobdir::job_tables(spec.keep_firms),
     }
 }
 
@@ -338,7 +367,7 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
     let mut job = JobDir::open(
         &spec.out_dir,
         new_manifest(spec, threads),
-        jobdir::job_tables(spec.keep_firms),
+        job_table_list(spec),
         mode,
         spec.quiet,
     )?;
@@ -373,7 +402,10 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
             for (b, outputs) in rx {
                 job.write_batch(
                     b,
-                    |table| tables::frame(table, &outputs, spec.seed, &spec.extra),
+                    |table| {
+                        let df = tables::frame(table, &outputs, spec.seed, &spec.extra)?;
+                        tables::thin(table, df, spec.record.every, spec.scenario.time.steps)
+                    },
                     &tables::unit,
                 )?;
                 progress.advance(outputs.len() as u64);

@@ -382,6 +382,7 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
             batch: 64,
             quiet: args.job.quiet,
             extra: vec![("point".to_string(), p as f64)],
+            record: Default::default(),
             command_line: command_line.clone(),
         })
         .with_context(|| format!("running design point {p}"))?;

@@ -92,7 +92,7 @@ pub enum PartCheck {
 /// The first field in which `a` and `b` describe different jobs, if any:
 /// (field, value in `a`, value in `b`).
 pub fn job_difference(a: &Manifest, b: &Manifest) -> Option<(&'static str, String, String)> {
-    let fields: [(&'static str, String, String); 6] = [
+    let fields: [(&'static str, String, String); 8] = [
         (
             "config_sha256",
             a.config_sha256.clone(),
@@ -107,6 +107,12 @@ pub fn job_difference(a: &Manifest, b: &Manifest) -> Option<(&'static str, Strin
         ),
         ("firms", a.keep_firms.to_string(), b.keep_firms.to_string()),
         ("extra", format!("{:?}", a.extra), format!("{:?}", b.extra)),
+        ("tables", a.tables.join(","), b.tables.join(",")),
+        (
+            "record_every",
+            a.record_every.to_string(),
+            b.record_every.to_string(),
+        ),
     ];
     fields.into_iter().find(|(_, x, y)| x != y)
 }
@@ -234,7 +240,7 @@ pub fn verified_batches(
     (done, problems)
 }
 
-/// The tables a job writes, in the order each batch writes them (`runs` last).
+/// The default tables of a job, in the order each batch writes them (`runs` last).
 pub fn job_tables(keep_firms: bool) -> Vec<Table> {
     let mut t = vec![Table::Region, Table::Clusters, Table::Sites];
     if keep_firms {
@@ -242,6 +248,34 @@ pub fn job_tables(keep_firms: bool) -> Vec<Table> {
     }
     t.push(Table::Runs);
     t
+}
+
+/// `tables` in write order (region, clusters, sites, firms, runs).
+pub fn write_order(mut tables: Vec<Table>) -> Vec<Table> {
+    let rank = |t: &Table| match t {
+        Table::Region => 0,
+        Table::Clusters => 1,
+        Table::Sites => 2,
+        Table::Firms => 3,
+        Table::Runs => 4,
+    };
+    tables.sort_by_key(rank);
+    tables.dedup();
+    tables
+}
+
+/// The tables the job of manifest `m` writes.
+pub fn manifest_tables(m: &Manifest) -> Vec<Table> {
+    let named: Vec<Table> = m
+        .tables
+        .iter()
+        .filter_map(|n| Table::from_name(n))
+        .collect();
+    if named.is_empty() {
+        job_tables(m.keep_firms)
+    } else {
+        named
+    }
 }
 
 /// An open lock file; the lock is released when it is dropped.

@@ -87,6 +87,13 @@ pub struct Manifest {
     pub batches_done: usize,
     /// Whether `firms` part files are written.
     pub keep_firms: bool,
+    /// The tables written, in write order (empty in manifests of older builds:
+    /// the default tables).
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// The region and clusters tables keep steps t with t mod this = 0 and the last.
+    #[serde(default = "one")]
+    pub record_every: u32,
     /// Constant columns added to every table (e.g. a sweep's `point`).
     pub extra: Vec<(String, f64)>,
     /// Worker threads used (the data does not depend on it).
@@ -123,6 +130,10 @@ pub struct PartRecord {
     pub bytes: u64,
     /// SHA-256 (hex) of the file's bytes.
     pub sha256: String,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A manifest that could not be read.

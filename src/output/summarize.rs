@@ -155,7 +155,7 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Completeness> {
             });
             continue;
         };
-        let tables = jobdir::job_tables(m.keep_firms);
+        let tables = jobdir::manifest_tables(m);
         let (done, damaged) = jobdir::verified_batches(dir, m, &tables, PartCheck::Footer);
         problems.extend(damaged);
         let mut missing = Vec::new();

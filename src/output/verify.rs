@@ -97,7 +97,7 @@ pub fn verify_dir(
             path.display(),
             m.clustersim_version
         );
-        let tables = jobdir::job_tables(m.keep_firms);
+        let tables = jobdir::manifest_tables(m);
         let (_, damaged) = jobdir::verified_batches(dir, m, &tables, PartCheck::Hash);
         report.problems.extend(damaged);
         writeln!(
@@ -142,9 +142,13 @@ pub fn verify_dir(
                     ),
                 };
                 let outputs = [output];
-                let frames = jobdir::job_tables(m.keep_firms)
+                let frames = jobdir::manifest_tables(m)
                     .into_iter()
-                    .map(|t| Ok((t, tables::frame(t, &outputs, m.seed, &m.extra)?)))
+                    .map(|t| {
+                        let df = tables::frame(t, &outputs, m.seed, &m.extra)?;
+                        let steps = scenarios[i].time.steps;
+                        Ok((t, tables::thin(t, df, m.record_every, steps)?))
+                    })
                     .collect::<polars::prelude::PolarsResult<Vec<(Table, _)>>>()?;
                 let refs: Vec<_> = frames.iter().map(|(t, df)| (*t, df)).collect();
                 let got = super::digest::run_digests(&refs)?

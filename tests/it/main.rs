@@ -9,6 +9,7 @@ mod plot;
 mod plot_validation;
 mod policy;
 mod readers;
+mod recording;
 mod reliability;
 mod resume;
 mod slurm;

@@ -34,6 +34,7 @@ pub fn small_spec(out: &Path, runs: u32) -> JobSpec {
         batch: 3,
         quiet: true,
         extra: Vec::new(),
+        record: Default::default(),
         command_line: vec!["test".into()],
     }
 }
