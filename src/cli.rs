@@ -103,6 +103,10 @@ pub struct RunArgs {
     /// Runs per written batch (bounds memory).
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
+    /// Refuse to start when the job's estimated memory exceeds SIZE (e.g. 512M, 8G).
+    /// Without it, the limit is the machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
     /// Also draw the charts of `clustersim plot` into OUT/plots at the end.
     #[arg(long)]
     pub plot: bool,
@@ -216,5 +220,30 @@ fn positive_threads(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("expected an integer >= 1 (omit it to use all cores)".to_string()),
+    }
+}
+
+/// A size in bytes: a number with an optional K, M, G or T suffix (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                'B' => 1,
+                _ => return Err(format!("{text:?}: expected a size such as 512M or 8G")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n * (mult as f64) < 1.8e19 => {
+            Ok((n * mult as f64) as u64)
+        }
+        _ => Err(format!("{text:?}: expected a size such as 512M or 8G")),
     }
 }

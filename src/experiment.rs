@@ -157,9 +157,74 @@ pub fn scenario_ron(scenario: &Scenario) -> String {
     crate::config::to_ron_pretty(scenario)
 }
 
+/// An estimate of the memory a job needs, in bytes: the batches in memory
+/// (two, each built into frames and encoded once more) and one world per
+/// worker thread, from the scenario's sizes (see `docs/limits.md`).
+pub fn memory_estimate(spec: &JobSpec, threads: usize) -> f64 {
+    let s = &spec.scenario;
+    let (firms, _) = crate::config::validate::expected_firms(s);
+    let clusters = f64::from(s.clusters.operating) + f64::from(s.clusters.planned);
+    let areas = f64::from(s.residential.areas) + s.residential.explicit.len() as f64;
+    let steps = f64::from(s.time.steps) + 1.0;
+    let keep = if spec.keep_firms { 1.0 } else { 0.0 };
+    // Bytes per run of the recorded rows: region ~200 B per step, clusters
+    // ~170 B per cluster and step, sites ~80 B, the firm snapshot ~80 B a firm.
+    let record =
+        steps * (200.0 + 170.0 * clusters) + 80.0 * (clusters + areas) + keep * 80.0 * firms;
+    // The world of one run: firms with their links.
+    let degree = f64::from(s.cooperation.max_degree.min(64));
+    let world = firms * (300.0 + 16.0 * degree) + clusters * 2_000.0;
+    let batch = spec
+        .batch
+        .min(spec.shard.run_count(spec.runs).max(1) as usize) as f64;
+    3.0 * 2.0 * batch * record + threads as f64 * world + 64.0 * 1024.0 * 1024.0
+}
+
+/// The machine's memory in bytes (Linux `/proc/meminfo` MemTotal), if known.
+pub fn machine_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Refuse a job whose memory estimate exceeds `limit` (`--max-memory`), or
+/// the machine's memory without one; the error names what drives the estimate.
+pub fn check_memory(spec: &JobSpec, limit: Option<u64>) -> Result<(), JobError> {
+    let threads = spec
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let need = memory_estimate(spec, threads);
+    let (cap, what) = match (limit, machine_memory()) {
+        (Some(l), _) => (l, "--max-memory"),
+        (None, Some(m)) => (m, "the machine's memory"),
+        (None, None) => return Ok(()),
+    };
+    if need <= cap as f64 {
+        return Ok(());
+    }
+    let gb = |b: f64| {
+        if b >= (1u64 << 30) as f64 {
+            format!("{:.1} GB", b / (1u64 << 30) as f64)
+        } else {
+            format!("{:.0} MB", b / (1u64 << 20) as f64)
+        }
+    };
+    Err(JobError::Invalid(format!(
+        "this job needs about {} of memory, more than {what} ({}): the estimate grows \
+         with --batch ({}) and --threads ({threads}), time.steps, clusters.operating + clusters.planned, \
+         the firms a run creates (initial.*, sectors[].entry_rate, sectors[].demand_growth) and --firms; \
+         lower --batch or --threads, or the sizes (docs/limits.md)",
+        gb(need),
+        gb(cap as f64),
+        spec.batch
+    )))
+}
+
 /// `clustersim run` (and `clustersim` with no subcommand).
 pub fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     let spec = spec_from_args(args, std::env::args().collect(), |k| std::env::var(k).ok())?;
+    check_memory(&spec, args.max_memory)?;
     install_ctrl_c();
     let report = run_job(&spec)?;
     print!("{}", job_summary(&report)?);
@@ -353,6 +418,7 @@ fn simulate_batch(pool: &rayon::ThreadPool, spec: &JobSpec, runs: &[u32]) -> Vec
 /// (parts and manifest, through [`JobDir`]). See the module doc.
 pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
     check_spec(spec)?;
+    check_memory(spec, None)?;
     let start = Instant::now();
     let threads = spec
         .threads

@@ -11,6 +11,16 @@ use super::montecarlo::ROOT;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clustersim");
 
+/// Run the binary with `args` then `path`; it must succeed.
+fn succeeds(args: &[&str], path: &Path) {
+    let ok = Command::new(BIN).args(args).arg(path).output().unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
 /// Run the binary; it must exit 2 within a few seconds. Returns stderr.
 fn refused(args: &[&str]) -> String {
     let start = Instant::now();
@@ -78,16 +88,7 @@ fn base_chains_are_bounded_and_special_files_refused() {
     let err = refused(&["validate", first.to_str().unwrap()]);
     assert!(err.contains("longer than 64"), "{err}");
     // A short chain still works.
-    let ok = Command::new(BIN)
-        .args(["validate", "--quiet"])
-        .arg(dir.path().join("c190.ron"))
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    succeeds(&["validate", "--quiet"], &dir.path().join("c190.ron"));
 
     let zero = dir.path().join("zero.ron");
     std::fs::write(&zero, "(base: \"/dev/zero\")").unwrap();
@@ -173,4 +174,39 @@ fn bad_counts_on_the_command_line_are_refused() {
 fn a_missing_config_prints_the_os_error_once() {
     let err = refused(&["run", "/nonexistent/x.ron"]);
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}
+
+#[test]
+fn a_job_over_its_memory_limit_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let err = refused(&[
+        "run",
+        &small(),
+        "--runs",
+        "4",
+        "--max-memory",
+        "1M",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("--max-memory") && err.contains("--batch"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing was written");
+    refused(&["run", &small(), "--max-memory", "12X"]);
+    succeeds(
+        &[
+            "run",
+            &small(),
+            "--runs",
+            "2",
+            "--quiet",
+            "--max-memory",
+            "4G",
+            "--out",
+        ],
+        &out,
+    );
 }
