@@ -522,6 +522,12 @@ impl JobDir {
                     std::fs::remove_file(path)
                         .with_context(|| format!("--force: cannot remove {}", path.display()))?;
                 }
+                // Charts of the replaced results would be stale.
+                let plots = dir.join("plots");
+                if plots.is_dir() {
+                    std::fs::remove_dir_all(&plots)
+                        .with_context(|| format!("--force: cannot remove {}", plots.display()))?;
+                }
             }
         }
         if mode != Mode::Fresh {

@@ -210,3 +210,19 @@ fn a_job_over_its_memory_limit_is_refused_before_it_starts() {
         &out,
     );
 }
+
+#[test]
+fn a_mistyped_subcommand_gets_did_you_mean() {
+    for (typed, meant) in [
+        ("rnu", "'run'"),
+        ("summarise", "'summarize'"),
+        ("verfy", "'verify'"),
+    ] {
+        let err = refused(&[typed, "configs/small.ron"]);
+        assert!(
+            err.contains("similar subcommand") && err.contains(meant),
+            "{typed}: {err}"
+        );
+        assert!(!err.contains("cannot be used with"), "{err}");
+    }
+}

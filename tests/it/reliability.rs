@@ -208,3 +208,17 @@ fn sigterm_interrupts_and_resume_completes_identically() {
     let w = Manifest::read(&whole.join("manifest.json")).unwrap();
     assert_eq!(m.parts, w.parts, "the same parts, sizes and hashes");
 }
+
+#[test]
+fn force_removes_stale_plots() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("job");
+    assert!(run(&dir, &["--runs", "2"]).status().unwrap().success());
+    std::fs::create_dir_all(dir.join("plots")).unwrap();
+    std::fs::write(dir.join("plots/timeseries.png"), b"old").unwrap();
+    assert!(run(&dir, &["--runs", "3", "--force"])
+        .status()
+        .unwrap()
+        .success());
+    assert!(!dir.join("plots").exists(), "the old charts were kept");
+}
