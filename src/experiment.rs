@@ -396,18 +396,25 @@ fn job_table_list(spec: &JobSpec) -> Vec<Table> {
     }
 }
 
-/// Simulate the runs of one batch in `pool`, returned in run order.
-fn simulate_batch(pool: &rayon::ThreadPool, spec: &JobSpec, runs: &[u32]) -> Vec<RunOutput> {
+/// Simulate the runs of one batch in `pool`, returned in run order; the
+/// progress bar moves as each run finishes.
+fn simulate_batch(
+    pool: &rayon::ThreadPool,
+    spec: &JobSpec,
+    runs: &[u32],
+    progress: &Progress,
+) -> Vec<RunOutput> {
     pool.install(|| {
         runs.par_iter()
-            .map(|&run| RunOutput {
-                run,
-                record: crate::model::simulate(
+            .map(|&run| {
+                let record = crate::model::simulate(
                     &spec.scenario,
                     spec.seed,
                     u64::from(run),
                     spec.keep_firms,
-                ),
+                );
+                progress.advance(1);
+                RunOutput { run, record }
             })
             .collect()
     })
@@ -454,7 +461,11 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
         u64::from(shard.run_count(spec.runs)),
         job.done_runs(),
         spec.quiet,
-        &format!("{} {}", spec.name, shard),
+        &if shard.count > 1 {
+            format!("{} shard {shard}", spec.name)
+        } else {
+            spec.name.clone()
+        },
     );
 
     // Simulate and write: this thread computes, the writer thread writes.
@@ -474,7 +485,6 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
                     },
                     &tables::unit,
                 )?;
-                progress.advance(outputs.len() as u64);
             }
             Ok(())
         });
@@ -483,7 +493,10 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
                 interrupted = true;
                 break;
             }
-            if tx.send((*b, simulate_batch(&pool, spec, runs))).is_err() {
+            if tx
+                .send((*b, simulate_batch(&pool, spec, runs, progress)))
+                .is_err()
+            {
                 break; // The writer failed; its error is reported below.
             }
         }
