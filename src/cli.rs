@@ -126,7 +126,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {
-    /// An output directory written by `clustersim run` (all part files are read).
+    /// An output directory of `clustersim run` (all part files are read), or of
+    /// `compare` or `sweep` (each scenario's or point's directory in turn).
     pub dir: PathBuf,
 }
 

@@ -399,9 +399,40 @@ pub fn first_last_table(region: &[PathBuf]) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// `clustersim summarize DIR`.
+/// The run directories directly under `dir` (a `compare` or `sweep`
+/// directory: one per scenario or design point), sorted; empty when `dir`
+/// itself holds a manifest.
+pub fn job_subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !layout::list_manifests(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() && !layout::list_manifests(&path)?.is_empty() {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `clustersim summarize DIR`: a run directory, or every run directory of a
+/// compare or sweep directory in turn.
 pub fn summarize_command(args: &crate::cli::SummarizeArgs) -> anyhow::Result<()> {
-    print!("{}", summarize_dir(&args.dir)?);
+    let subdirs = job_subdirs(&args.dir)?;
+    if subdirs.is_empty() {
+        print!("{}", summarize_dir(&args.dir)?);
+    }
+    for (i, d) in subdirs.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print!("{}", summarize_dir(d)?);
+    }
     Ok(())
 }
 

@@ -105,3 +105,35 @@ fn tables_and_record_every_shape_the_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--record-every"));
 }
+
+#[test]
+fn summarize_reads_every_run_directory_of_a_sweep() {
+    let base = tempfile::tempdir().unwrap();
+    let out = base.path().join("sw");
+    let status = Command::new(BIN)
+        .arg("sweep")
+        .arg(Path::new(ROOT).join("configs/small.ron"))
+        .args([
+            "--runs",
+            "2",
+            "--set",
+            "government.leakage=0.1,0.3",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let s = Command::new(BIN)
+        .arg("summarize")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&s.stdout);
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    assert!(
+        text.contains("point-0000: 2 of 2 runs") && text.contains("point-0001: 2 of 2 runs"),
+        "{text}"
+    );
+}
