@@ -29,6 +29,7 @@ fn job(out: &std::path::Path, runs: u32, threads: usize) -> JobSpec {
         batch: 64,
         quiet: true,
         extra: Vec::new(),
+        record: Default::default(),
         command_line: vec!["bench".into()],
     }
 }

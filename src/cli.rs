@@ -40,6 +40,20 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Global sensitivity analysis (Morris screening or Sobol indices) over config fields.
     Sensitivity(SensitivityArgs),
+    /// Reproduce a job: check every part's hash and re-run runs from the manifest's config and seed.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// An output directory written by `clustersim run`.
+    pub dir: PathBuf,
+    /// Re-run only K runs, spread evenly over the job (default: every run).
+    #[arg(long, value_name = "K")]
+    pub sample: Option<usize>,
+    /// Worker threads. Default: all cores. Results do not depend on it.
+    #[arg(long, value_parser = positive_threads)]
+    pub threads: Option<usize>,
 }
 
 /// Options of every command that runs Monte Carlo jobs (`run`, `compare`, `sweep`).
@@ -76,15 +90,27 @@ pub struct RunArgs {
     /// Default: from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT when set, else 0/1.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Also write firms.parquet, the final firm snapshot of every run.
+    /// Also write the firms table (firms/part-….parquet), the final firm snapshot of every run.
     #[arg(long)]
     pub firms: bool,
+    /// The tables to write, comma-separated, from region, clusters, sites, runs, firms.
+    /// Default: region,clusters,sites,runs (and firms with --firms).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tables: Option<Vec<String>>,
+    /// Keep every N-th step (and the last) in the region and clusters tables.
+    /// The runs table still summarises every step.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub record_every: u32,
     /// Run the scaled benchmark scenario `×K` of MODEL.md §6 (counts, entry rates and budget times K).
     #[arg(long, value_name = "K", default_value_t = 1.0)]
     pub scale: f64,
-    /// Runs per written batch (bounds memory). Default: 64.
+    /// Runs per written batch (bounds memory).
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
+    /// Refuse to start when the job's estimated memory exceeds SIZE (e.g. 512M, 8G).
+    /// Without it, the limit is the machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
     /// Also draw the charts of `clustersim plot` into OUT/plots at the end.
     #[arg(long)]
     pub plot: bool,
@@ -104,7 +130,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {
-    /// An output directory written by `clustersim run` (all part files are read).
+    /// An output directory of `clustersim run` (all part files are read), or of
+    /// `compare` or `sweep` (each scenario's or point's directory in turn).
     pub dir: PathBuf,
 }
 
@@ -113,13 +140,13 @@ pub struct ValidateModelArgs {
     /// Scenario file (RON). Default: the embedded Hanoi baseline.
     pub config: Option<PathBuf>,
     /// Runs per scenario variant (the policy checks run 7 variants).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub runs: u64,
     /// Master seed.
     #[arg(long, default_value_t = 2021)]
     pub seed: u64,
     /// Worker threads. Default: all cores. Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_threads)]
     pub threads: Option<usize>,
     /// Also draw the charts of the baseline facts (firm-size CCDF, growth
     /// rates, growth spread by size, degrees) as PNG and SVG into DIR.
@@ -271,4 +298,37 @@ pub struct SensitivityArgs {
     pub plot: bool,
     #[command(flatten)]
     pub job: JobFlags,
+}
+
+/// `--threads N` of `validate-model`: an integer >= 1.
+fn positive_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected an integer >= 1 (omit it to use all cores)".to_string()),
+    }
+}
+
+/// A size in bytes: a number with an optional K, M, G or T suffix (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                'B' => 1,
+                _ => return Err(format!("{text:?}: expected a size such as 512M or 8G")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n * (mult as f64) < 1.8e19 => {
+            Ok((n * mult as f64) as u64)
+        }
+        _ => Err(format!("{text:?}: expected a size such as 512M or 8G")),
+    }
 }

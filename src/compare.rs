@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use polars::prelude::{DataFrame, ParquetWriter, PolarsResult};
+use polars::prelude::{DataFrame, PolarsResult};
 
 use crate::cli::CompareArgs;
 use crate::experiment::{self, JobSpec};
@@ -130,11 +130,10 @@ pub fn comparison_frame(rows: &[ComparisonRow]) -> PolarsResult<DataFrame> {
 /// Write `rows` to `path` as Parquet, atomically.
 pub fn write_comparison(path: &Path, rows: &[ComparisonRow]) -> anyhow::Result<()> {
     let mut df = comparison_frame(rows).context("building the comparison table")?;
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .finish(&mut df)
-        .with_context(|| format!("encoding {}", path.display()))?;
-    crate::plot::write_atomic(path, &buf)
+    let mut meta = crate::output::manifest::build_metadata();
+    meta.push(("clustersim.table".to_string(), "comparison".to_string()));
+    crate::output::parquet::write_atomic(path, &mut df, &meta, &|_| None)?;
+    Ok(())
 }
 
 /// Read a `comparison.parquet` written by [`write_comparison`].
@@ -226,7 +225,7 @@ pub fn read_outcomes(dir: &Path) -> anyhow::Result<RunOutcomes> {
     cols.extend(OUTCOME_METRICS.iter().map(|m| num(m)));
     let t = data::read_table(dir, "region", &cols)?.with_context(|| {
         format!(
-            "{} has no region.parquet (nor region-part-*.parquet)",
+            "{} has no region/*.parquet (nor region.parquet)",
             dir.display()
         )
     })?;
@@ -512,6 +511,7 @@ pub fn run_comparison(spec: &CompareSpec) -> anyhow::Result<CompareReport> {
             batch: 64,
             quiet: spec.quiet,
             extra: Vec::new(),
+            record: Default::default(),
             command_line: spec.command_line.clone(),
         };
         experiment::run_job(&job).with_context(|| format!("running scenario {scenario_name}"))?;

@@ -18,11 +18,12 @@
 //!   on the order in which runs finish. Rows are ordered by run, step, cluster.
 //! - At most two batches are in memory: the one being written and the one
 //!   being computed.
-//! - A file under a final name is complete (atomic rename); a batch is done when
-//!   all its tables' part files exist, which is what `--resume` checks.
+//! - The output directory (layout, locks, manifest, resume checks) is owned by
+//!   [`crate::output::jobdir::JobDir`]: a batch is done when the manifest
+//!   records all its tables' part files and they pass the checks.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -32,10 +33,10 @@ use rayon::prelude::*;
 
 use crate::cli::RunArgs;
 use crate::config::Scenario;
-use crate::output::layout::{self, PartFile, Shard};
+use crate::output::jobdir::{self, JobDir, Mode};
+use crate::output::layout::Shard;
 use crate::output::manifest::{self, Manifest, Status};
-use crate::output::parquet;
-use crate::output::tables::{self, RunOutput, Table};
+use crate::output::tables::{self, Recording, RunOutput, Table};
 use crate::progress::Progress;
 
 /// Everything a Monte Carlo job needs.
@@ -67,6 +68,8 @@ pub struct JobSpec {
     pub quiet: bool,
     /// Constant `Float64` columns put first in every table (e.g. `("point", 3.0)`).
     pub extra: Vec<(String, f64)>,
+    /// Which tables, and which steps of the time series, are written.
+    pub record: tables::Recording,
     /// The command line, for the manifest.
     pub command_line: Vec<String>,
 }
@@ -102,7 +105,8 @@ pub struct Interrupted {
     pub total: usize,
 }
 
-/// Errors in the job's arguments or output directory (exit code 2).
+/// Errors in the job's arguments (exit code 2). Errors of the output
+/// directory are [`crate::output::jobdir::JobDirError`].
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("--{flag} {value}: {allowed}")]
@@ -111,39 +115,19 @@ pub enum JobError {
         value: String,
         allowed: &'static str,
     },
-    #[error(
-        "output directory {dir} already holds results ({example} and {more} more file(s)); \
-         use --force to overwrite them or --resume to complete an interrupted job"
-    )]
-    Exists {
-        dir: String,
-        example: String,
-        more: usize,
-    },
-    #[error(
-        "--resume: {manifest} was written with {field} = {found}, but this job has {field} = {wanted}; \
-         run with the same arguments, or use --force to start over"
-    )]
-    ResumeMismatch {
-        manifest: String,
-        field: &'static str,
-        found: String,
-        wanted: String,
-    },
-    #[error("--resume: {dir} holds part files of shard {shard} but no manifest {manifest}; use --force to start over")]
-    ResumeNoManifest {
-        dir: String,
-        shard: Shard,
-        manifest: String,
-    },
+    /// An argument refused with its own message (it names the flag).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static HANDLER: OnceLock<bool> = OnceLock::new();
 
-/// Install the Ctrl-C handler (once per process): the first Ctrl-C makes every
-/// running job stop after its current batch; a second one exits at once with
-/// code 130. Returns false when a handler could not be installed.
+/// Install the Ctrl-C handler (once per process), which also handles SIGTERM
+/// and SIGHUP (what Slurm sends at a time limit or on `scancel`): the first
+/// signal makes every running job stop after its current batch (manifest
+/// `interrupted`); a second one exits at once with code 130. Returns false
+/// when a handler could not be installed.
 pub fn install_ctrl_c() -> bool {
     *HANDLER.get_or_init(|| {
         ctrlc::set_handler(|| {
@@ -151,7 +135,9 @@ pub fn install_ctrl_c() -> bool {
                 eprintln!("\nsecond interrupt: exiting now");
                 std::process::exit(130);
             }
-            eprintln!("\ninterrupt: finishing the current batch, then stopping (Ctrl-C again to exit now)");
+            eprintln!(
+                "\ninterrupt: finishing the current batch, then stopping (Ctrl-C or SIGTERM again to exit now)"
+            );
         })
         .is_ok()
     })
@@ -171,9 +157,74 @@ pub fn scenario_ron(scenario: &Scenario) -> String {
     crate::config::to_ron_pretty(scenario)
 }
 
+/// An estimate of the memory a job needs, in bytes: the batches in memory
+/// (two, each built into frames and encoded once more) and one world per
+/// worker thread, from the scenario's sizes (see `docs/limits.md`).
+pub fn memory_estimate(spec: &JobSpec, threads: usize) -> f64 {
+    let s = &spec.scenario;
+    let (firms, _) = crate::config::validate::expected_firms(s);
+    let clusters = f64::from(s.clusters.operating) + f64::from(s.clusters.planned);
+    let areas = f64::from(s.residential.areas) + s.residential.explicit.len() as f64;
+    let steps = f64::from(s.time.steps) + 1.0;
+    let keep = if spec.keep_firms { 1.0 } else { 0.0 };
+    // Bytes per run of the recorded rows: region ~200 B per step, clusters
+    // ~170 B per cluster and step, sites ~80 B, the firm snapshot ~80 B a firm.
+    let record =
+        steps * (200.0 + 170.0 * clusters) + 80.0 * (clusters + areas) + keep * 80.0 * firms;
+    // The world of one run: firms with their links.
+    let degree = f64::from(s.cooperation.max_degree.min(64));
+    let world = firms * (300.0 + 16.0 * degree) + clusters * 2_000.0;
+    let batch = spec
+        .batch
+        .min(spec.shard.run_count(spec.runs).max(1) as usize) as f64;
+    3.0 * 2.0 * batch * record + threads as f64 * world + 64.0 * 1024.0 * 1024.0
+}
+
+/// The machine's memory in bytes (Linux `/proc/meminfo` MemTotal), if known.
+pub fn machine_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Refuse a job whose memory estimate exceeds `limit` (`--max-memory`), or
+/// the machine's memory without one; the error names what drives the estimate.
+pub fn check_memory(spec: &JobSpec, limit: Option<u64>) -> Result<(), JobError> {
+    let threads = spec
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let need = memory_estimate(spec, threads);
+    let (cap, what) = match (limit, machine_memory()) {
+        (Some(l), _) => (l, "--max-memory"),
+        (None, Some(m)) => (m, "the machine's memory"),
+        (None, None) => return Ok(()),
+    };
+    if need <= cap as f64 {
+        return Ok(());
+    }
+    let gb = |b: f64| {
+        if b >= (1u64 << 30) as f64 {
+            format!("{:.1} GB", b / (1u64 << 30) as f64)
+        } else {
+            format!("{:.0} MB", b / (1u64 << 20) as f64)
+        }
+    };
+    Err(JobError::Invalid(format!(
+        "this job needs about {} of memory, more than {what} ({}): the estimate grows \
+         with --batch ({}) and --threads ({threads}), time.steps, clusters.operating + clusters.planned, \
+         the firms a run creates (initial.*, sectors[].entry_rate, sectors[].demand_growth) and --firms; \
+         lower --batch or --threads, or the sizes (docs/limits.md)",
+        gb(need),
+        gb(cap as f64),
+        spec.batch
+    )))
+}
+
 /// `clustersim run` (and `clustersim` with no subcommand).
 pub fn run_command(args: &RunArgs) -> anyhow::Result<()> {
     let spec = spec_from_args(args, std::env::args().collect(), |k| std::env::var(k).ok())?;
+    check_memory(&spec, args.max_memory)?;
     install_ctrl_c();
     let report = run_job(&spec)?;
     print!("{}", job_summary(&report)?);
@@ -213,6 +264,24 @@ pub fn spec_from_args(
     }
     if args.scale != 1.0 {
         scenario = scenario.scaled(args.scale);
+        // Scaling rounds counts (areas may round to 0) and may push them past
+        // their bounds: the scaled scenario is validated again.
+        let issues = crate::config::validate::validate(&scenario);
+        if !issues.is_empty() {
+            let origin = args
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(crate::config::EMBEDDED_NAME));
+            return Err(crate::config::ConfigError::Invalid {
+                file: PathBuf::from(format!(
+                    "{} scaled by --scale {}",
+                    origin.display(),
+                    args.scale
+                )),
+                issues,
+            }
+            .into());
+        }
     }
     let runs = args.runs.unwrap_or(scenario.monte_carlo.runs);
     let seed = args.seed.unwrap_or(scenario.monte_carlo.seed);
@@ -224,6 +293,16 @@ pub fn spec_from_args(
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("outputs").join(&name));
+    let mut record =
+        Recording::parse(args.tables.as_deref(), args.record_every).map_err(JobError::Invalid)?;
+    if let (Some(t), true) = (&mut record.tables, args.firms) {
+        t.push(Table::Firms);
+    }
+    let keep_firms = args.firms
+        || record
+            .tables
+            .as_ref()
+            .is_some_and(|t| t.contains(&Table::Firms));
     Ok(JobSpec {
         scenario_ron: scenario_ron(&scenario),
         scenario,
@@ -233,12 +312,13 @@ pub fn spec_from_args(
         seed,
         threads: args.job.threads,
         shard,
-        keep_firms: args.firms,
+        keep_firms,
         force: args.job.force,
         resume: args.job.resume,
         batch: args.batch,
         quiet: args.job.quiet,
         extra: Vec::new(),
+        record,
         command_line,
     })
 }
@@ -268,333 +348,191 @@ fn check_spec(spec: &JobSpec) -> Result<(), JobError> {
     Ok(())
 }
 
-/// The tables a job writes, in the order each batch writes them (`runs` last,
-/// so a batch's `runs` file marks it complete for a reader of the directory).
-fn job_tables(keep_firms: bool) -> Vec<Table> {
-    let mut t = vec![Table::Region, Table::Clusters, Table::Sites];
-    if keep_firms {
-        t.push(Table::Firms);
+/// The manifest a new job starts from (what it is; [`JobDir::open`] fills in
+/// what is on disk).
+fn new_manifest(spec: &JobSpec, threads: usize) -> Manifest {
+    Manifest {
+        format: manifest::FORMAT.to_string(),
+        status: Status::Running,
+        clustersim_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: manifest::git_commit(),
+        cargo_lock_sha256: manifest::cargo_lock_sha256(),
+        platform: manifest::platform(),
+        name: spec.name.clone(),
+        command_line: spec.command_line.clone(),
+        config_sha256: manifest::sha256_hex(spec.scenario_ron.as_bytes()),
+        config_ron: spec.scenario_ron.clone(),
+        seed: spec.seed,
+        runs: spec.runs,
+        shard: spec.shard.into(),
+        runs_in_shard: spec.shard.run_count(spec.runs),
+        batch: spec.batch,
+        batches: 0,
+        batches_done: 0,
+        keep_firms: spec.keep_firms,
+        tables: job_table_list(spec)
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect(),
+        record_every: spec.record.every,
+        extra: spec.extra.clone(),
+        threads,
+        start_time: chrono::Utc::now().to_rfc3339(),
+        end_time: None,
+        wall_seconds: None,
+        rows: BTreeMap::new(),
+        files: Vec::new(),
+        parts: Vec::new(),
+        digest_scheme: crate::output::digest::SCHEME.to_string(),
+        run_digests: BTreeMap::new(),
     }
-    t.push(Table::Runs);
-    t
 }
 
-/// Files in `dir` that belong to `shard`'s job or conflict with it (another
-/// shard count): everything `--force` replaces.
-fn conflicting_files(dir: &Path, shard: Shard) -> std::io::Result<Vec<PathBuf>> {
-    let clash = |s: Shard| s == shard || s.count != shard.count;
-    let mut out: Vec<PathBuf> = layout::list_parts(dir)?
-        .into_iter()
-        .filter(|p| clash(p.shard))
-        .map(|p| p.path)
-        .collect();
-    for m in layout::list_manifests(dir)? {
-        if layout::parse_manifest_file_name(&file_name(&m)).is_some_and(clash) {
-            out.push(m);
-        }
+/// The tables `spec` writes, in write order.
+fn job_table_list(spec: &JobSpec) -> Vec<Table> {
+    match &spec.record.tables {
+        Some(t) => jobdir::write_order(t.clone()),
+        None => jobdir::job_tables(spec.keep_firms),
     }
-    out.sort();
-    Ok(out)
 }
 
-/// Check a resumed job's manifest against the new job.
-fn check_resume(path: &Path, old: &Manifest, spec: &JobSpec, sha: &str) -> Result<(), JobError> {
-    let mismatch = |field: &'static str, found: String, wanted: String| JobError::ResumeMismatch {
-        manifest: path.display().to_string(),
-        field,
-        found,
-        wanted,
-    };
-    if old.config_sha256 != sha {
-        return Err(mismatch(
-            "config_sha256",
-            old.config_sha256.clone(),
-            sha.to_string(),
-        ));
-    }
-    if old.seed != spec.seed {
-        return Err(mismatch(
-            "seed",
-            old.seed.to_string(),
-            spec.seed.to_string(),
-        ));
-    }
-    if old.runs != spec.runs {
-        return Err(mismatch(
-            "runs",
-            old.runs.to_string(),
-            spec.runs.to_string(),
-        ));
-    }
-    if old.keep_firms != spec.keep_firms {
-        return Err(mismatch(
-            "firms",
-            old.keep_firms.to_string(),
-            spec.keep_firms.to_string(),
-        ));
-    }
-    if old.extra != spec.extra {
-        return Err(mismatch(
-            "extra",
-            format!("{:?}", old.extra),
-            format!("{:?}", spec.extra),
-        ));
-    }
-    Ok(())
+/// Simulate the runs of one batch in `pool`, returned in run order; the
+/// progress bar moves as each run finishes.
+fn simulate_batch(
+    pool: &rayon::ThreadPool,
+    spec: &JobSpec,
+    runs: &[u32],
+    progress: &Progress,
+) -> Vec<RunOutput> {
+    pool.install(|| {
+        runs.par_iter()
+            .map(|&run| {
+                let record = crate::model::simulate(
+                    &spec.scenario,
+                    spec.seed,
+                    u64::from(run),
+                    spec.keep_firms,
+                );
+                progress.advance(1);
+                RunOutput { run, record }
+            })
+            .collect()
+    })
 }
 
-/// Run a Monte Carlo job: see the module doc.
+/// Run a Monte Carlo job: plan (open the directory: locks, checks, batches
+/// left), simulate (batch k+1 in the pool while batch k is written), write
+/// (parts and manifest, through [`JobDir`]). See the module doc.
 pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
     check_spec(spec)?;
+    check_memory(spec, None)?;
     let start = Instant::now();
-    let start_time = chrono::Utc::now().to_rfc3339();
-    let dir = &spec.out_dir;
-    let shard = spec.shard;
-    let sha = manifest::sha256_hex(spec.scenario_ron.as_bytes());
-    let manifest_path = dir.join(layout::manifest_file_name(shard));
-    let tables = job_tables(spec.keep_firms);
-
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-    let existing =
-        conflicting_files(dir, shard).with_context(|| format!("cannot list {}", dir.display()))?;
-
-    // Decide the batch size and which batches are already on disk.
-    let mut batch = spec.batch;
-    let mut done = vec![false; layout::batch_count(shard, spec.runs, batch)];
-    if spec.resume && manifest_path.exists() {
-        let old = Manifest::read(&manifest_path)?;
-        check_resume(&manifest_path, &old, spec, &sha)?;
-        if old.batch != batch {
-            eprintln!(
-                "note: --resume uses the batch size {} of {} (not {batch})",
-                old.batch,
-                manifest_path.display()
-            );
-            batch = old.batch;
-        }
-        done = vec![false; layout::batch_count(shard, spec.runs, batch)];
-        let parts: Vec<PartFile> = layout::list_parts(dir)?
-            .into_iter()
-            .filter(|p| p.shard == shard)
-            .collect();
-        for (b, d) in done.iter_mut().enumerate() {
-            *d = tables
-                .iter()
-                .all(|t| parts.iter().any(|p| p.table == *t && p.batch == b));
-        }
-    } else if spec.resume {
-        if existing.iter().any(|p| {
-            layout::parse_part_file_name(&file_name(p)).is_some_and(|(_, s, _)| s == shard)
-        }) {
-            return Err(JobError::ResumeNoManifest {
-                dir: dir.display().to_string(),
-                shard,
-                manifest: layout::manifest_file_name(shard),
-            }
-            .into());
-        }
-    } else if !existing.is_empty() {
-        if !spec.force {
-            return Err(JobError::Exists {
-                dir: dir.display().to_string(),
-                example: file_name(&existing[0]),
-                more: existing.len() - 1,
-            }
-            .into());
-        }
-        for path in &existing {
-            std::fs::remove_file(path)
-                .with_context(|| format!("--force: cannot remove {}", path.display()))?;
-        }
-    }
-    if spec.resume || spec.force {
-        for path in layout::stale_temp_files(dir, shard)? {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove {}", path.display()))?;
-        }
-    }
-    let total_batches = done.len();
-    let reused = done.iter().filter(|d| **d).count();
-    let todo: Vec<usize> = (0..total_batches).filter(|b| !done[*b]).collect();
-    if spec.resume && reused > 0 && !spec.quiet {
-        eprintln!(
-            "resume: {reused} of {total_batches} batches of shard {shard} already written; running the other {}",
-            todo.len()
-        );
-    }
-
     let threads = spec
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mode = match (spec.resume, spec.force) {
+        (true, _) => Mode::Resume,
+        (false, true) => Mode::Force,
+        (false, false) => Mode::Fresh,
+    };
+
+    // Plan.
+    let mut job = JobDir::open(
+        &spec.out_dir,
+        new_manifest(spec, threads),
+        job_table_list(spec),
+        mode,
+        spec.quiet,
+    )?;
+    let shard = spec.shard;
+    let (total, reused, todo) = (job.batches(), job.reused(), job.todo());
+    if spec.resume && reused > 0 && !spec.quiet {
+        eprintln!(
+            "resume: {reused} of {total} batches of shard {shard} already written; running the other {}",
+            todo.len()
+        );
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("clustersim-run-{i}"))
         .build()
         .context("cannot start the worker threads")?;
-
-    let mut manifest = Manifest {
-        format: manifest::FORMAT.to_string(),
-        status: Status::Running,
-        clustersim_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit: manifest::git_commit(),
-        name: spec.name.clone(),
-        command_line: spec.command_line.clone(),
-        config_sha256: sha.clone(),
-        config_ron: spec.scenario_ron.clone(),
-        seed: spec.seed,
-        runs: spec.runs,
-        shard: shard.into(),
-        runs_in_shard: shard.run_count(spec.runs),
-        batch,
-        batches: total_batches,
-        batches_done: reused,
-        keep_firms: spec.keep_firms,
-        extra: spec.extra.clone(),
-        threads,
-        start_time,
-        end_time: None,
-        wall_seconds: None,
-        rows: BTreeMap::new(),
-        files: Vec::new(),
-    };
-    parquet::write_text_atomic(&manifest_path, &manifest.to_json())?;
-
-    let metadata = |table: Table, b: usize| -> Vec<(String, String)> {
-        let mut kv = vec![
-            (
-                "clustersim.version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
-            ("clustersim.config_sha256".to_string(), sha.clone()),
-            ("clustersim.seed".to_string(), spec.seed.to_string()),
-            ("clustersim.runs".to_string(), spec.runs.to_string()),
-            ("clustersim.shard".to_string(), shard.to_string()),
-            ("clustersim.table".to_string(), table.name().to_string()),
-            ("clustersim.batch".to_string(), b.to_string()),
-        ];
-        if let Some(c) = manifest::git_commit() {
-            kv.push(("clustersim.git_commit".to_string(), c));
-        }
-        kv
-    };
-
-    let done_runs: u64 = (0..total_batches)
-        .filter(|b| done[*b])
-        .map(|b| layout::batch_runs(shard, spec.runs, batch, b).len() as u64)
-        .sum();
     let progress = Progress::new(
         u64::from(shard.run_count(spec.runs)),
-        done_runs,
+        job.done_runs(),
         spec.quiet,
-        &format!("{} {}", spec.name, shard),
+        &if shard.count > 1 {
+            format!("{} shard {shard}", spec.name)
+        } else {
+            spec.name.clone()
+        },
     );
 
-    // Compute batch k+1 in the pool while this thread's writer writes batch k.
+    // Simulate and write: this thread computes, the writer thread writes.
+    let batches: Vec<(usize, Vec<u32>)> = todo.iter().map(|&b| (b, job.batch_runs(b))).collect();
     let mut interrupted = false;
-    let mut written = reused;
     let write_result: anyhow::Result<()> = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<RunOutput>)>(1);
-        let writer = scope.spawn(|| -> anyhow::Result<usize> {
-            let mut count = 0;
+        let job = &mut job;
+        let progress = &progress;
+        let writer = scope.spawn(move || -> anyhow::Result<()> {
             for (b, outputs) in rx {
-                for &table in &tables {
-                    let mut df = tables::frame(table, &outputs, spec.seed, &spec.extra)
-                        .with_context(|| {
-                            format!("cannot build the {} table of batch {b}", table.name())
-                        })?;
-                    let path = dir.join(layout::part_file_name(table, shard, b));
-                    parquet::write_atomic(&path, &mut df, &metadata(table, b))?;
-                }
-                progress.advance(outputs.len() as u64);
-                count += 1;
+                job.write_batch(
+                    b,
+                    |table| {
+                        let df = tables::frame(table, &outputs, spec.seed, &spec.extra)?;
+                        tables::thin(table, df, spec.record.every, spec.scenario.time.steps)
+                    },
+                    &tables::unit,
+                )?;
             }
-            Ok(count)
+            Ok(())
         });
-        for &b in &todo {
+        for (b, runs) in &batches {
             if stop_requested() {
                 interrupted = true;
                 break;
             }
-            let runs = layout::batch_runs(shard, spec.runs, batch, b);
-            let outputs: Vec<RunOutput> = pool.install(|| {
-                runs.par_iter()
-                    .map(|&run| RunOutput {
-                        run,
-                        record: crate::model::simulate(
-                            &spec.scenario,
-                            spec.seed,
-                            u64::from(run),
-                            spec.keep_firms,
-                        ),
-                    })
-                    .collect()
-            });
-            if tx.send((b, outputs)).is_err() {
+            if tx
+                .send((*b, simulate_batch(&pool, spec, runs, progress)))
+                .is_err()
+            {
                 break; // The writer failed; its error is reported below.
             }
         }
         drop(tx);
-        let count = writer
+        writer
             .join()
-            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))??;
-        written += count;
-        Ok(())
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?
     });
     progress.finish();
 
-    let parts: Vec<PartFile> = layout::list_parts(dir)?
-        .into_iter()
-        .filter(|p| p.shard == shard)
-        .collect();
-    let mut rows = BTreeMap::new();
-    for t in &tables {
-        rows.insert(t.name().to_string(), 0u64);
-    }
-    for p in &parts {
-        *rows.entry(p.table.name().to_string()).or_insert(0) += parquet::row_count(&p.path)? as u64;
-    }
     let wall = start.elapsed().as_secs_f64();
-    let complete = write_result.is_ok() && !interrupted && written == total_batches;
-    manifest.status = if complete {
-        Status::Complete
-    } else {
-        Status::Interrupted
-    };
-    manifest.batches_done = written;
-    manifest.end_time = Some(chrono::Utc::now().to_rfc3339());
-    manifest.wall_seconds = Some(wall);
-    manifest.rows = rows.clone();
-    manifest.files = parts.iter().map(|p| file_name(&p.path)).collect();
-    parquet::write_text_atomic(&manifest_path, &manifest.to_json())?;
+    let files = job.files();
+    let manifest_path = job.manifest_path().to_path_buf();
+    let m = job.finish(write_result.is_ok() && !interrupted, wall)?;
     write_result?;
-    if !complete {
+    if m.status != Status::Complete {
         return Err(Interrupted {
-            dir: dir.display().to_string(),
+            dir: spec.out_dir.display().to_string(),
             shard,
-            done: written,
-            total: total_batches,
+            done: m.batches_done,
+            total,
         }
         .into());
     }
     Ok(JobReport {
-        out_dir: dir.clone(),
+        out_dir: spec.out_dir.clone(),
         shard,
         runs_in_shard: shard.run_count(spec.runs),
-        batches: total_batches,
+        batches: total,
         batches_reused: reused,
-        rows,
-        files: parts.into_iter().map(|p| p.path).collect(),
+        rows: m.rows,
+        files,
         manifest: manifest_path,
         wall_seconds: wall,
         threads,
     })
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// The short summary printed after a job: runs, rows, wall time, and the mean
@@ -617,12 +555,11 @@ pub fn job_summary(report: &JobReport) -> anyhow::Result<String> {
         report.out_dir.display()
     )?;
     writeln!(s, "rows: {}", rows.join(", "))?;
+    let region_dir = crate::output::layout::table_dir(&report.out_dir, Table::Region);
     let region: Vec<PathBuf> = report
         .files
         .iter()
-        .filter(|p| {
-            layout::parse_part_file_name(&file_name(p)).is_some_and(|(t, _, _)| t == Table::Region)
-        })
+        .filter(|p| p.parent() == Some(region_dir.as_path()))
         .cloned()
         .collect();
     s.push_str(&crate::output::summarize::first_last_table(&region)?);

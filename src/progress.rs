@@ -20,8 +20,16 @@ impl Progress {
         };
         let bar = ProgressBar::with_draw_target(Some(total), target);
         let style = ProgressStyle::with_template(
-            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} runs ({per_sec}, eta {eta})",
+            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} runs ({rate}, eta {eta})",
         )
+        .map(|s| {
+            s.with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1} runs/s", state.per_sec());
+                },
+            )
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         bar.set_style(style);
@@ -31,7 +39,7 @@ impl Progress {
         Progress { bar }
     }
 
-    /// `n` more runs are written.
+    /// `n` more runs are done.
     pub fn advance(&self, n: u64) {
         self.bar.inc(n);
     }

@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use polars::prelude::{Column, DataFrame, ParquetWriter};
+use polars::prelude::{Column, DataFrame};
 use serde_json::Value;
 
 use crate::cli::SweepArgs;
@@ -52,15 +52,20 @@ pub fn parse_set(text: &str) -> anyhow::Result<(String, Vec<Value>)> {
     let Some((path, values)) = text.split_once('=') else {
         bail!("--set {text}: expected PATH=V1,V2,… (e.g. government.leakage=0.1,0.3)");
     };
-    let values: Vec<Value> = values
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string())))
-        .collect();
-    if path.trim().is_empty() || values.is_empty() {
+    let items: Vec<&str> = values.split(',').map(str::trim).collect();
+    if path.trim().is_empty() || values.trim().is_empty() {
         bail!("--set {text}: expected PATH=V1,V2,… with at least one value");
     }
+    if let Some(i) = items.iter().position(|v| v.is_empty()) {
+        bail!(
+            "--set {text}: value {} of the list is empty; expected PATH=V1,V2,… with no empty item",
+            i + 1
+        );
+    }
+    let values: Vec<Value> = items
+        .iter()
+        .map(|v| serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string())))
+        .collect();
     Ok((path.trim().to_string(), values))
 }
 
@@ -90,6 +95,9 @@ pub fn parse_range_flag(flag: &str, text: &str) -> anyhow::Result<(String, f64, 
 }
 
 /// The full grid over `sets`, the last factor varying fastest.
+/// The most design points a sweep may have (grid or Latin hypercube).
+pub const MAX_POINTS: usize = 10_000;
+
 pub fn grid(sets: &[(String, Vec<Value>)]) -> Design {
     let points: usize = sets.iter().map(|(_, v)| v.len()).product();
     let mut factors: Vec<Factor> = sets
@@ -316,16 +324,33 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
     let seed = args.seed.unwrap_or(base.monte_carlo.seed);
     let runs = args.runs.unwrap_or(base.monte_carlo.runs);
     let mut design = match (args.set.is_empty(), args.lhs) {
-        (false, None) => grid(
-            &args
+        (false, None) => {
+            let sets = args
                 .set
                 .iter()
                 .map(|s| parse_set(s))
-                .collect::<anyhow::Result<Vec<_>>>()?,
-        ),
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let points = sets
+                .iter()
+                .try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()))
+                .filter(|n| *n <= MAX_POINTS);
+            if points.is_none() {
+                bail!(
+                    "--set: the grid has {} points; at most {MAX_POINTS} are allowed",
+                    sets.iter()
+                        .map(|(_, v)| v.len().to_string())
+                        .collect::<Vec<_>>()
+                        .join("×")
+                );
+            }
+            grid(&sets)
+        }
         (true, Some(k)) => {
             if k == 0 || args.range.is_empty() {
                 bail!("--lhs {k}: give K >= 1 and at least one --range PATH=LO..HI");
+            }
+            if k > MAX_POINTS {
+                bail!("--lhs {k}: at most {MAX_POINTS} design points are allowed");
             }
             let ranges = args
                 .range
@@ -344,11 +369,11 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let design_file = out_dir.join("design.parquet");
     let mut df = design_frame(&design)?;
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .finish(&mut df)
-        .context("encoding design.parquet")?;
-    crate::plot::write_atomic(&design_file, &buf)?;
+    let mut meta = crate::output::manifest::build_metadata();
+    meta.push(("clustersim.table".to_string(), "design".to_string()));
+    meta.push(("clustersim.seed".to_string(), seed.to_string()));
+    meta.push(("clustersim.runs".to_string(), runs.to_string()));
+    crate::output::parquet::write_atomic(&design_file, &mut df, &meta, &|_| None)?;
 
     experiment::install_ctrl_c();
     let mut dirs = Vec::new();
@@ -376,6 +401,7 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
             batch: 64,
             quiet: args.job.quiet,
             extra: vec![("point".to_string(), p as f64)],
+            record: Default::default(),
             command_line: command_line.clone(),
         })
         .with_context(|| format!("running design point {p}"))?;
@@ -421,6 +447,8 @@ mod tests {
         assert_eq!(v, vec![json!("Balanced"), json!("Showcase")]);
         assert!(parse_set("government.leakage").is_err());
         assert!(parse_set("x=").is_err());
+        assert!(parse_set("x=0.1,,0.2").is_err());
+        assert!(parse_set("x=0.1,").is_err());
         assert_eq!(
             parse_range("government.leakage=0.1..0.3").unwrap(),
             ("government.leakage".to_string(), 0.1, 0.3)

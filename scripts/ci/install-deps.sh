@@ -3,10 +3,10 @@
 # step is allowed to fail soft where the tests that need it skip with a reason.
 set -uo pipefail
 
-# Python readers used by the output tests (pyarrow, duckdb).
-if ! python3 -c 'import pyarrow, duckdb' >/dev/null 2>&1; then
-    python3 -m pip install --quiet --disable-pip-version-check pyarrow duckdb \
-        || echo "install-deps: pip install pyarrow duckdb failed; the outside-reader test will fail" >&2
+# Python readers used by the output tests (pyarrow, pandas, polars, duckdb).
+if ! python3 -c 'import pyarrow, pandas, polars, duckdb' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check pyarrow pandas polars duckdb \
+        || echo "install-deps: pip install pyarrow pandas polars duckdb failed; the outside-reader test will fail" >&2
 fi
 
 # SALib for the sensitivity cross-check (tests/python/check_salib.py).

@@ -15,7 +15,8 @@
 #   sbatch --wait --array=0-3 scripts/slurm/clustersim-array.sbatch configs/small.ron out 8 2021
 #
 # Needs root (slurmd runs jobs as their user) and Debian's packages slurmctld,
-# slurmd, slurm-client and munge. Ports: SLURMCTLD_PORT and SLURMD_PORT if set,
+# slurmd, slurm-client and munge. Both daemons listen on 127.0.0.1 only.
+# Ports: SLURMCTLD_PORT and SLURMD_PORT if set,
 # else the first free pair from 6817/6818 upwards. CLUSTER_WAIT_SECS bounds the
 # wait for readiness (default 30). If `up` fails at any point, whatever it had
 # started is stopped again (an EXIT trap) and the daemons' log tails are printed.
@@ -169,6 +170,8 @@ ClusterName=clustersim$$
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
+# Bind both daemons to 127.0.0.1 (SlurmctldHost, NodeAddr), not 0.0.0.0.
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge

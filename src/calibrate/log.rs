@@ -120,8 +120,9 @@ pub fn write(
     loss: impl Fn(&Entry) -> f64,
 ) -> anyhow::Result<()> {
     let mut df = frame(problem, rows, loss)?;
-    let meta = vec![(FINGERPRINT.to_string(), fingerprint(problem))];
-    parquet::write_atomic(path, &mut df, &meta)?;
+    let mut meta = crate::output::manifest::build_metadata();
+    meta.push((FINGERPRINT.to_string(), fingerprint(problem)));
+    parquet::write_atomic(path, &mut df, &meta, &|_| None)?;
     Ok(())
 }
 

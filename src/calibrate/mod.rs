@@ -704,7 +704,12 @@ fn write_outputs(
         ),
     ])?;
     let moments_file = out_dir.join("moments.parquet");
-    write_atomic(&moments_file, &mut moments, &[])?;
+    write_atomic(
+        &moments_file,
+        &mut moments,
+        &crate::output::manifest::build_metadata(),
+        &|_| None,
+    )?;
 
     let p = &problem.params;
     let id = &cal.identification;
@@ -728,7 +733,12 @@ fn write_outputs(
         ),
     ])?;
     let params_file = out_dir.join("parameters.parquet");
-    write_atomic(&params_file, &mut params, &[])?;
+    write_atomic(
+        &params_file,
+        &mut params,
+        &crate::output::manifest::build_metadata(),
+        &|_| None,
+    )?;
 
     let mut files = vec![
         out_dir.join("calibration.parquet"),

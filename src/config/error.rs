@@ -37,8 +37,9 @@ impl fmt::Display for Issue {
 /// Everything that can go wrong when loading a scenario config.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The config file given by the user cannot be read.
-    #[error("cannot read config file {}: {source}", file.display())]
+    /// The config file given by the user cannot be read (the OS error is
+    /// the source, printed once as the cause).
+    #[error("cannot read config file {}", file.display())]
     Io {
         file: PathBuf,
         #[source]
@@ -85,7 +86,7 @@ pub enum ConfigError {
     #[error("{}: invalid scenario ({} error{}):{}", file.display(), issues.len(), plural(issues.len()), list(issues))]
     Invalid { file: PathBuf, issues: Vec<Issue> },
     /// A `base:` path that cannot be read.
-    #[error("{}: base config {} (field `base`) cannot be read: {source}", file.display(), base.display())]
+    #[error("{}: base config {} (field `base`) cannot be read", file.display(), base.display())]
     BaseMissing {
         /// The file whose `base:` field names the missing file.
         file: PathBuf,
@@ -101,6 +102,13 @@ pub enum ConfigError {
         /// the first repeated file.
         chain: Vec<PathBuf>,
     },
+    /// A config file that is too large or not a regular file; refused before
+    /// it is read whole.
+    #[error("{}: {reason}", file.display())]
+    TooLarge { file: PathBuf, reason: String },
+    /// A chain of `base:` files longer than the limit.
+    #[error("{}: the chain of base configs is longer than {limit} files (field `base`)", file.display())]
+    BaseChainTooLong { file: PathBuf, limit: usize },
     /// Merged layers failed to deserialize (should not happen: every layer
     /// deserializes on its own first).
     #[error("{}: cannot merge base configs: {message}", file.display())]

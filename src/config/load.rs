@@ -33,35 +33,80 @@ pub(crate) struct Resolved {
     pub provenance: Provenance,
 }
 
-/// Resolve `text` (the contents of `file`) through its chain of bases.
-pub(crate) fn resolve_text(text: &str, file: &Path) -> Result<Resolved, ConfigError> {
-    let mut stack = vec![(identity(file), file.to_path_buf())];
-    let mut resolved = resolve(text, file, &mut stack)?;
-    resolved.scenario.base = None;
-    Ok(resolved)
-}
+/// The longest chain of `base:` files (the named file included).
+pub const MAX_BASE_CHAIN: usize = 64;
 
-/// Read a config file (the one the user named).
-pub(crate) fn read_file(file: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(file).map_err(|source| ConfigError::Io {
-        file: file.to_path_buf(),
-        source,
+/// The largest config file read, in bytes.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Resolve `text` (the contents of `file`) through its chain of bases: the
+/// chain is walked iteratively (at most [`MAX_BASE_CHAIN`] files), then the
+/// layers are merged from the deepest base up.
+pub(crate) fn resolve_text(text: &str, file: &Path) -> Result<Resolved, ConfigError> {
+    let mut seen = vec![(identity(file), file.to_path_buf())];
+    let mut layers: Vec<(PathBuf, Scenario, ron::Value)> = Vec::new();
+    let mut current = (file.to_path_buf(), text.to_string());
+    loop {
+        let (path, text) = current;
+        let (typed, set) = parse_layer(&text, &path)?;
+        let base = typed.base.clone();
+        layers.push((path.clone(), typed, set));
+        let Some(base) = base else { break };
+        if layers.len() >= MAX_BASE_CHAIN {
+            return Err(ConfigError::BaseChainTooLong {
+                file: file.to_path_buf(),
+                limit: MAX_BASE_CHAIN,
+            });
+        }
+        let base_path = path.parent().unwrap_or(Path::new("")).join(&base);
+        let id = identity(&base_path);
+        if let Some(pos) = seen.iter().position(|(s, _)| *s == id) {
+            let mut chain: Vec<PathBuf> = seen[pos..].iter().map(|(_, p)| p.clone()).collect();
+            chain.push(base_path);
+            return Err(ConfigError::BaseCycle { chain });
+        }
+        let base_text = read_bounded(&base_path).map_err(|e| match e {
+            ReadError::Io(source) => ConfigError::BaseMissing {
+                file: path.clone(),
+                base: base_path.clone(),
+                source,
+            },
+            ReadError::TooLarge(reason) => ConfigError::TooLarge {
+                file: base_path.clone(),
+                reason,
+            },
+        })?;
+        seen.push((id, base_path.clone()));
+        current = (base_path, base_text);
+    }
+    // Merge: the deepest base first; depth 1 is the file the user named.
+    let (deepest, typed, set) = layers.pop().expect("at least the named file");
+    let mut provenance = Provenance::new();
+    record_leaves(&set, "", layers.len() + 1, &deepest, &mut provenance);
+    let mut scenario = typed;
+    while let Some((path, typed, set)) = layers.pop() {
+        let depth = layers.len() + 1;
+        let merge_err = |message: String| ConfigError::Merge {
+            file: path.clone(),
+            message,
+        };
+        let mut merged = serde_json::to_value(&scenario).map_err(|e| merge_err(e.to_string()))?;
+        let child = serde_json::to_value(&typed).map_err(|e| merge_err(e.to_string()))?;
+        overlay(&mut merged, &child, &set, "", depth, &path, &mut provenance);
+        scenario = serde_json::from_value(merged).map_err(|e| merge_err(e.to_string()))?;
+    }
+    scenario.base = None;
+    Ok(Resolved {
+        scenario,
+        provenance,
     })
 }
 
-/// A path that identifies a file for cycle detection (canonical when it exists).
-fn identity(file: &Path) -> PathBuf {
-    std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
-}
-
-fn resolve(
-    text: &str,
-    file: &Path,
-    stack: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<Resolved, ConfigError> {
+/// Parse one layer: its typed form and the fields it sets; non-finite
+/// numbers are refused here, naming the file.
+fn parse_layer(text: &str, file: &Path) -> Result<(Scenario, ron::Value), ConfigError> {
     let typed: Scenario = ron::from_str(text).map_err(|e| spanned_error(e, text, file))?;
     let set: ron::Value = ron::from_str(text).map_err(|e| spanned_error(e, text, file))?;
-
     let mut issues = Vec::new();
     non_finite(&set, "", &mut issues);
     if !issues.is_empty() {
@@ -73,49 +118,61 @@ fn resolve(
             issues,
         });
     }
+    Ok((typed, set))
+}
 
-    let order = stack.len();
-    let Some(base) = typed.base.clone() else {
-        let mut provenance = Provenance::new();
-        record_leaves(&set, "", order, file, &mut provenance);
-        return Ok(Resolved {
-            scenario: typed,
-            provenance,
-        });
-    };
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(String),
+}
 
-    let base_path = file.parent().unwrap_or(Path::new("")).join(&base);
-    let base_text =
-        std::fs::read_to_string(&base_path).map_err(|source| ConfigError::BaseMissing {
-            file: file.to_path_buf(),
-            base: base_path.clone(),
-            source,
-        })?;
-    let id = identity(&base_path);
-    if let Some(pos) = stack.iter().position(|(seen, _)| *seen == id) {
-        let mut chain: Vec<PathBuf> = stack[pos..].iter().map(|(_, p)| p.clone()).collect();
-        chain.push(base_path);
-        return Err(ConfigError::BaseCycle { chain });
+/// Read a config file of at most [`MAX_CONFIG_BYTES`], refusing larger or
+/// non-regular files (e.g. `/dev/zero`) before reading them whole.
+fn read_bounded(file: &Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    let f = std::fs::File::open(file).map_err(ReadError::Io)?;
+    let meta = f.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::TooLarge(
+            "not a regular file (a config must be a RON text file)".into(),
+        ));
     }
-    stack.push((id, base_path.clone()));
-    let base_layer = resolve(&base_text, &base_path, stack)?;
-    stack.pop();
-
-    let mut provenance = base_layer.provenance;
-    let merge_err = |message: String| ConfigError::Merge {
-        file: file.to_path_buf(),
-        message,
+    let too_large = || {
+        ReadError::TooLarge(format!(
+            "larger than {} MB: not a config file",
+            MAX_CONFIG_BYTES / (1024 * 1024)
+        ))
     };
-    let mut merged =
-        serde_json::to_value(&base_layer.scenario).map_err(|e| merge_err(e.to_string()))?;
-    let child = serde_json::to_value(&typed).map_err(|e| merge_err(e.to_string()))?;
-    overlay(&mut merged, &child, &set, "", order, file, &mut provenance);
-    let scenario: Scenario =
-        serde_json::from_value(merged).map_err(|e| merge_err(e.to_string()))?;
-    Ok(Resolved {
-        scenario,
-        provenance,
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(ReadError::Io)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
+/// Read a config file (the one the user named).
+pub(crate) fn read_file(file: &Path) -> Result<String, ConfigError> {
+    read_bounded(file).map_err(|e| match e {
+        ReadError::Io(source) => ConfigError::Io {
+            file: file.to_path_buf(),
+            source,
+        },
+        ReadError::TooLarge(reason) => ConfigError::TooLarge {
+            file: file.to_path_buf(),
+            reason,
+        },
     })
+}
+
+/// A path that identifies a file for cycle detection (canonical when it exists).
+fn identity(file: &Path) -> PathBuf {
+    std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf())
 }
 
 fn join(prefix: &str, key: &str) -> String {

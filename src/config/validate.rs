@@ -10,6 +10,61 @@ use super::types::*;
 /// Tolerance of the "sums to 1" rules.
 pub const SUM_TOLERANCE: f64 = 1e-9;
 
+/// Upper bounds of every count and size of a scenario (`docs/limits.md`):
+/// far above any study's needs, low enough that a run cannot exhaust memory
+/// or overflow before it starts.
+pub mod limits {
+    /// `monte_carlo.runs` (and `--runs`).
+    pub const RUNS: u32 = 1_000_000;
+    /// `time.steps`.
+    pub const STEPS: u32 = 10_000;
+    /// `time.dt`, years: at least this…
+    pub const DT_MIN: f64 = 1e-3;
+    /// …and at most this.
+    pub const DT_MAX: f64 = 10.0;
+    /// `sectors` (list length).
+    pub const SECTORS: usize = 1_000;
+    /// `sectors[i].entry_rate`, entrants per year.
+    pub const ENTRY_RATE: f64 = 1e6;
+    /// `sectors[i].demand_growth`, per year.
+    pub const DEMAND_GROWTH: f64 = 1.0;
+    /// `clusters.operating`, `clusters.planned`, `clusters.explicit` (length).
+    pub const CLUSTERS: u32 = 100_000;
+    /// `residential.areas`, `residential.explicit` (length).
+    pub const AREAS: u32 = 1_000_000;
+    /// `entry.choice_set`.
+    pub const CHOICE_SET: u32 = 1_000;
+    /// `cooperation.max_degree`.
+    pub const MAX_DEGREE: u32 = 10_000;
+    /// `initial.firms_in_clusters`, `initial.firms_residential`.
+    pub const INITIAL_FIRMS: u32 = 10_000_000;
+    /// `initial.max_age_years`, years…
+    pub const MAX_AGE_YEARS: f64 = 1_000.0;
+    /// …and in steps (`initial.max_age_years / time.dt`).
+    pub const MAX_AGE_STEPS: f64 = 100_000.0;
+    /// Firms one run may create: initial firms plus the expected entrants of
+    /// every sector over the run (entry rates grown by demand growth).
+    pub const FIRMS_PER_RUN: f64 = 20_000_000.0;
+}
+
+/// The expected number of firms a run creates (initial plus entrants), and
+/// the sector contributing most entrants.
+pub fn expected_firms(s: &Scenario) -> (f64, Option<usize>) {
+    let years = f64::from(s.time.steps) * s.time.dt;
+    let mut total = f64::from(s.initial.firms_in_clusters) + f64::from(s.initial.firms_residential);
+    let mut top: Option<(usize, f64)> = None;
+    for (i, sec) in s.sectors.iter().enumerate() {
+        // Σ_t λ dt (1+g)^t over the run is at most λ · years · (1+g)^years.
+        let n = sec.entry_rate * years * (1.0 + sec.demand_growth.max(0.0)).powf(years);
+        let n = if n.is_finite() { n } else { f64::INFINITY };
+        total += n;
+        if top.is_none_or(|(_, m)| n > m) {
+            top = Some((i, n));
+        }
+    }
+    (total, top.map(|(i, _)| i))
+}
+
 /// Check `s` against every rule; an empty list means valid. `set_in` is left
 /// `None` (the loader fills it in).
 pub fn validate(s: &Scenario) -> Vec<Issue> {
@@ -23,14 +78,40 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
         s.monte_carlo.runs >= 1,
         "an integer >= 1",
     );
-    v.positive("time.dt", s.time.dt);
-    v.check("time.steps", steps, steps >= 1, "an integer >= 1");
+    v.check(
+        "monte_carlo.runs",
+        s.monte_carlo.runs,
+        s.monte_carlo.runs <= limits::RUNS,
+        &format!("at most {} runs", limits::RUNS),
+    );
+    v.check(
+        "time.dt",
+        s.time.dt,
+        (limits::DT_MIN..=limits::DT_MAX).contains(&s.time.dt),
+        &format!(
+            "a number of years > 0, in [{}, {}]",
+            limits::DT_MIN,
+            limits::DT_MAX
+        ),
+    );
+    v.check(
+        "time.steps",
+        steps,
+        (1..=limits::STEPS).contains(&steps),
+        &format!("an integer in [1, {}]", limits::STEPS),
+    );
     v.finite("time.start_year", s.time.start_year);
     v.positive("region.radius_km", s.region.radius_km);
 
     // Sectors and relatedness.
     let k = s.sectors.len();
     v.check("sectors", "[]", k >= 1, "a list of at least one sector");
+    v.check(
+        "sectors",
+        format!("{k} sectors"),
+        k <= limits::SECTORS,
+        &format!("at most {} sectors", limits::SECTORS),
+    );
     let mut names = BTreeSet::new();
     for (i, sec) in s.sectors.iter().enumerate() {
         let p = |f: &str| format!("sectors[{i}].{f}");
@@ -46,8 +127,21 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
             sec.name.is_empty() || names.insert(sec.name.as_str()),
             "a name used by no other sector",
         );
-        v.non_negative(&p("entry_rate"), sec.entry_rate);
-        v.range_open_lo(&p("demand_growth"), sec.demand_growth, -1.0);
+        v.check(
+            &p("entry_rate"),
+            sec.entry_rate,
+            (0.0..=limits::ENTRY_RATE).contains(&sec.entry_rate),
+            &format!(
+                "a number of entrants per year in [0, {:e}]",
+                limits::ENTRY_RATE
+            ),
+        );
+        v.check(
+            &p("demand_growth"),
+            sec.demand_growth,
+            sec.demand_growth > -1.0 && sec.demand_growth <= limits::DEMAND_GROWTH,
+            &format!("a growth rate per year in (-1, {}]", limits::DEMAND_GROWTH),
+        );
         v.probability(&p("polluting_share"), sec.polluting_share);
         v.positive(&p("size_median"), sec.size_median);
     }
@@ -76,6 +170,21 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
 
     // Clusters.
     let c = &s.clusters;
+    for (field, n) in [
+        ("clusters.operating", c.operating),
+        ("clusters.planned", c.planned),
+        (
+            "clusters.explicit",
+            c.explicit.len().try_into().unwrap_or(u32::MAX),
+        ),
+    ] {
+        v.check(
+            field,
+            n,
+            n <= limits::CLUSTERS,
+            &format!("at most {} clusters", limits::CLUSTERS),
+        );
+    }
     v.check(
         "clusters.complete",
         c.complete,
@@ -161,6 +270,20 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
 
     // Residential areas.
     let r = &s.residential;
+    for (field, n) in [
+        ("residential.areas", r.areas),
+        (
+            "residential.explicit",
+            r.explicit.len().try_into().unwrap_or(u32::MAX),
+        ),
+    ] {
+        v.check(
+            field,
+            n,
+            n <= limits::AREAS,
+            &format!("at most {} residential areas", limits::AREAS),
+        );
+    }
     if r.explicit.is_empty() {
         v.check(
             "residential.areas",
@@ -278,8 +401,8 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
     v.check(
         "entry.choice_set",
         e.choice_set,
-        e.choice_set >= 1,
-        "an integer >= 1",
+        (1..=limits::CHOICE_SET).contains(&e.choice_set),
+        &format!("an integer in [1, {}]", limits::CHOICE_SET),
     );
     let u = &e.utility;
     for (f, x) in [
@@ -301,8 +424,8 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
     v.check(
         "cooperation.max_degree",
         co.max_degree,
-        co.max_degree >= 1,
-        "an integer >= 1",
+        (1..=limits::MAX_DEGREE).contains(&co.max_degree),
+        &format!("an integer in [1, {}]", limits::MAX_DEGREE),
     );
     v.non_negative("cooperation.link_rate", co.link_rate);
     v.non_negative("cooperation.link_decay", co.link_decay);
@@ -374,8 +497,47 @@ pub fn validate(s: &Scenario) -> Vec<Issue> {
 
     // Initial state.
     let ini = &s.initial;
-    v.non_negative("initial.max_age_years", ini.max_age_years);
+    v.check(
+        "initial.max_age_years",
+        ini.max_age_years,
+        (0.0..=limits::MAX_AGE_YEARS).contains(&ini.max_age_years)
+            && (!(limits::DT_MIN..=limits::DT_MAX).contains(&s.time.dt)
+                || ini.max_age_years / s.time.dt <= limits::MAX_AGE_STEPS),
+        &format!(
+            "a number of years in [0, {}], and at most {} steps of time.dt ({})",
+            limits::MAX_AGE_YEARS,
+            limits::MAX_AGE_STEPS,
+            s.time.dt
+        ),
+    );
     v.probability("initial.max_occupancy", ini.max_occupancy);
+    for (field, n) in [
+        ("initial.firms_in_clusters", ini.firms_in_clusters),
+        ("initial.firms_residential", ini.firms_residential),
+    ] {
+        v.check(
+            field,
+            n,
+            n <= limits::INITIAL_FIRMS,
+            &format!("at most {} firms", limits::INITIAL_FIRMS),
+        );
+    }
+    // The population a run creates, from entry rates, growth and duration.
+    let (firms, top) = expected_firms(s);
+    if v.issues.is_empty() && firms > limits::FIRMS_PER_RUN {
+        let field = top.map_or("sectors".to_string(), |i| {
+            format!("sectors[{i}].entry_rate")
+        });
+        v.check(
+            &field,
+            format!("about {firms:.3e} firms per run"),
+            false,
+            &format!(
+                "entry rates, demand growth, time.steps and time.dt that create at most {:e} firms per run",
+                limits::FIRMS_PER_RUN
+            ),
+        );
+    }
 
     v.issues
 }
@@ -495,6 +657,59 @@ mod tests {
         ] {
             assert!(paths.iter().any(|x| x == p), "{p} missing from {paths:?}");
         }
+    }
+
+    #[test]
+    fn oversized_counts_are_refused_naming_the_field() {
+        type Set = Box<dyn Fn(&mut Scenario)>;
+        let cases: Vec<(&str, Set)> = vec![
+            ("time.steps", Box::new(|s| s.time.steps = 1_000_000_000)),
+            (
+                "clusters.operating",
+                Box::new(|s| s.clusters.operating = 4_000_000_000),
+            ),
+            (
+                "cooperation.max_degree",
+                Box::new(|s| s.cooperation.max_degree = u32::MAX),
+            ),
+            (
+                "entry.choice_set",
+                Box::new(|s| s.entry.choice_set = u32::MAX),
+            ),
+            (
+                "initial.max_age_years",
+                Box::new(|s| s.initial.max_age_years = 1e12),
+            ),
+            ("time.dt", Box::new(|s| s.time.dt = 1e300)),
+            ("time.dt", Box::new(|s| s.time.dt = 1e-9)),
+            (
+                "sectors[0].entry_rate",
+                Box::new(|s| s.sectors[0].entry_rate = 1e20),
+            ),
+            (
+                "sectors[1].demand_growth",
+                Box::new(|s| s.sectors[1].demand_growth = 1e6),
+            ),
+            (
+                "monte_carlo.runs",
+                Box::new(|s| s.monte_carlo.runs = u32::MAX),
+            ),
+        ];
+        for (field, set) in cases {
+            let mut s = Scenario::default();
+            set(&mut s);
+            let paths: Vec<String> = validate(&s).into_iter().map(|i| i.path).collect();
+            assert!(paths.iter().any(|p| p == field), "{field}: {paths:?}");
+        }
+        // Within every bound, yet a population no run can hold.
+        let mut s = Scenario::default();
+        s.time.steps = 10_000;
+        s.time.dt = 1.0;
+        let issues = validate(&s);
+        assert!(
+            issues.iter().any(|i| i.value.contains("firms per run")),
+            "{issues:?}"
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The file layout of an output directory: shards, batches and the names of
-//! their part files and manifests (see `docs/outputs.md`).
+//! their part files and manifests (see `docs/outputs.md`). [`super::jobdir`]
+//! is the only writer of this layout.
 //!
 //! A job is shard I of N (0 of 1 when not sharded). The shard owns the runs
 //! r < runs with r mod N = I, in increasing order; they are cut into batches of
 //! `batch` runs, and batch b of table T is the file
-//! `T-part-IIII-of-NNNN-bBBBBB.parquet`. Names sort in shard then run order,
-//! and `T*.parquet` globs every part of table T. A file under such a name is
-//! always complete: it is written to a hidden `.…tmp` name and renamed.
+//! `T/part-IIII-of-NNNN-bBBBBB.parquet`: every table has its own folder, so
+//! that a reader can open `DIR/T` as one dataset. Names sort in shard then run
+//! order. The manifests stay at the root of the directory. A file under such a
+//! name is always complete: it is written to a hidden `.…tmp` name (which
+//! readers skip) and renamed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -145,9 +148,25 @@ pub fn batch_count(shard: Shard, runs: u32, batch: usize) -> usize {
     (shard.run_count(runs) as usize).div_ceil(batch.max(1))
 }
 
-/// The final file name of batch `b` of `table` in `shard`.
-pub fn part_file_name(table: Table, shard: Shard, b: usize) -> String {
-    format!("{}-{}-b{:05}.parquet", table.name(), shard.tag(), b)
+/// The file name of batch `b` of `shard` inside its table's folder.
+pub fn part_file_name(shard: Shard, b: usize) -> String {
+    format!("{}-b{:05}.parquet", shard.tag(), b)
+}
+
+/// The folder of `table` in the output directory `dir`.
+pub fn table_dir(dir: &Path, table: Table) -> PathBuf {
+    dir.join(table.name())
+}
+
+/// The path of batch `b` of `table` in `shard`: `dir/T/part-….parquet`.
+pub fn part_path(dir: &Path, table: Table, shard: Shard, b: usize) -> PathBuf {
+    table_dir(dir, table).join(part_file_name(shard, b))
+}
+
+/// The path of a part relative to the output directory (`T/part-….parquet`),
+/// as the manifest records it.
+pub fn part_relative(table: Table, shard: Shard, b: usize) -> String {
+    format!("{}/{}", table.name(), part_file_name(shard, b))
 }
 
 /// The manifest of a shard: `manifest.json` when the job is not sharded,
@@ -183,25 +202,38 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
-/// Temporary files left in `dir` by an interrupted writer of `shard` (a
-/// killed process cannot remove them); `--resume` and `--force` delete them.
+/// The entries of `dir`, or none when it does not exist.
+fn entries_if_exists(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(e) => e.collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Temporary files left in `dir` (its root and its table folders) by an
+/// interrupted writer of `shard` (a killed process cannot remove them);
+/// `--resume` and `--force` delete them.
 pub fn stale_temp_files(dir: &Path, shard: Shard) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
-            continue;
-        };
-        let Some((final_name, _pid)) = inner.rsplit_once('.') else {
-            continue;
-        };
-        let owner = parse_part_file_name(final_name)
-            .map(|(_, s, _)| s)
-            .or_else(|| parse_manifest_file_name(final_name));
-        if owner == Some(shard) {
-            out.push(entry.path());
+    let mut folders = vec![dir.to_path_buf()];
+    folders.extend(Table::ALL.iter().map(|t| table_dir(dir, *t)));
+    for folder in folders {
+        for entry in entries_if_exists(&folder)? {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+                continue;
+            };
+            let Some((final_name, _pid)) = inner.rsplit_once('.') else {
+                continue;
+            };
+            let owner = parse_part_file_name(final_name)
+                .map(|(s, _)| s)
+                .or_else(|| parse_manifest_file_name(final_name));
+            if owner == Some(shard) {
+                out.push(entry.path());
+            }
         }
     }
     out.sort();
@@ -217,11 +249,10 @@ pub struct PartFile {
     pub path: PathBuf,
 }
 
-/// Parse a part file name written by [`part_file_name`].
-pub fn parse_part_file_name(name: &str) -> Option<(Table, Shard, usize)> {
+/// Parse a part file name written by [`part_file_name`]: its shard and batch.
+pub fn parse_part_file_name(name: &str) -> Option<(Shard, usize)> {
     let stem = name.strip_suffix(".parquet")?;
-    let (table, rest) = stem.split_once("-part-")?;
-    let table = Table::from_name(table)?;
+    let rest = stem.strip_prefix("part-")?;
     let (index, rest) = rest.split_once("-of-")?;
     let (count, b) = rest.split_once("-b")?;
     let shard = Shard {
@@ -231,23 +262,24 @@ pub fn parse_part_file_name(name: &str) -> Option<(Table, Shard, usize)> {
     if shard.count == 0 || shard.index >= shard.count {
         return None;
     }
-    Some((table, shard, b.parse().ok()?))
+    Some((shard, b.parse().ok()?))
 }
 
-/// Every part file in `dir`, sorted by table, shard and batch.
+/// Every part file in the table folders of `dir`, sorted by table, shard and batch.
 pub fn list_parts(dir: &Path) -> std::io::Result<Vec<PartFile>> {
     let mut parts = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some((table, shard, batch)) = parse_part_file_name(name) {
-            parts.push(PartFile {
-                table,
-                shard,
-                batch,
-                path: entry.path(),
-            });
+    for table in Table::ALL {
+        for entry in entries_if_exists(&table_dir(dir, table))? {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some((shard, batch)) = parse_part_file_name(name) {
+                parts.push(PartFile {
+                    table,
+                    shard,
+                    batch,
+                    path: entry.path(),
+                });
+            }
         }
     }
     parts.sort();
@@ -307,28 +339,38 @@ mod tests {
     #[test]
     fn part_names_round_trip_and_sort() {
         let s = Shard { index: 3, count: 8 };
-        let name = part_file_name(Table::Clusters, s, 12);
-        assert_eq!(name, "clusters-part-0003-of-0008-b00012.parquet");
-        assert_eq!(parse_part_file_name(&name), Some((Table::Clusters, s, 12)));
+        let name = part_file_name(s, 12);
+        assert_eq!(name, "part-0003-of-0008-b00012.parquet");
+        assert_eq!(parse_part_file_name(&name), Some((s, 12)));
+        assert_eq!(
+            part_relative(Table::Clusters, s, 12),
+            "clusters/part-0003-of-0008-b00012.parquet"
+        );
+        assert_eq!(
+            part_path(Path::new("out"), Table::Clusters, s, 12),
+            Path::new("out/clusters/part-0003-of-0008-b00012.parquet")
+        );
         assert_eq!(parse_part_file_name("region.parquet"), None);
         assert_eq!(parse_manifest_file_name(&manifest_file_name(s)), Some(s));
         assert_eq!(
             parse_manifest_file_name("manifest.json"),
             Some(Shard::default())
         );
-        assert!(part_file_name(Table::Region, s, 9) < part_file_name(Table::Region, s, 10));
+        assert!(part_file_name(s, 9) < part_file_name(s, 10));
     }
 
     #[test]
     fn stale_temp_files_of_the_shard_are_found() {
         let dir = tempfile::tempdir().unwrap();
         let s = Shard { index: 1, count: 2 };
-        let mine = temp_path(&dir.path().join(part_file_name(Table::Region, s, 3)));
-        let other = temp_path(&dir.path().join(part_file_name(
+        std::fs::create_dir_all(table_dir(dir.path(), Table::Region)).unwrap();
+        let mine = temp_path(&part_path(dir.path(), Table::Region, s, 3));
+        let other = temp_path(&part_path(
+            dir.path(),
             Table::Region,
             Shard { index: 0, count: 2 },
             3,
-        )));
+        ));
         let manifest = temp_path(&dir.path().join(manifest_file_name(s)));
         for p in [&mine, &other, &manifest] {
             std::fs::write(p, b"x").unwrap();

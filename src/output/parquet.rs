@@ -17,7 +17,7 @@ pub fn compression() -> ParquetCompression {
 /// Errors of the Parquet layer, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetIoError {
-    #[error("cannot write {path}")]
+    #[error("cannot access {path}")]
     Io {
         path: String,
         #[source]
@@ -45,38 +45,92 @@ fn pl_err(path: &Path) -> impl FnOnce(PolarsError) -> ParquetIoError + '_ {
     }
 }
 
-/// Write `df` to `path` atomically: encode into a hidden temporary file in the
-/// same directory, flush it to disk, then rename it. `metadata` becomes the
-/// file's key-value metadata. Returns the number of rows written.
+/// The Arrow schema stored in the file (`ARROW:schema`, which pyarrow and
+/// pandas read the column types from): polars' own, except that text columns
+/// are plain `utf8` (polars' `string_view` and `large_utf8` break common
+/// pyarrow and pandas operations, see `docs/outputs.md`). `metadata` becomes
+/// the schema metadata (`table.schema.metadata` in pyarrow) and `units` the
+/// field metadata key `unit` of the columns it names.
+fn arrow_schema_key(
+    df: &DataFrame,
+    metadata: &[(String, String)],
+    units: &dyn Fn(&str) -> Option<&'static str>,
+) -> (String, String) {
+    let fields = df.schema().iter().map(|(name, dtype)| {
+        let mut field = dtype.to_arrow_field(name.clone(), CompatLevel::newest());
+        if matches!(
+            field.dtype,
+            ArrowDataType::Utf8View | ArrowDataType::LargeUtf8
+        ) {
+            field.dtype = ArrowDataType::Utf8;
+        }
+        if let Some(unit) = units(name.as_str()) {
+            let mut meta = field.metadata.as_deref().cloned().unwrap_or_default();
+            meta.insert("unit".into(), unit.into());
+            field = field.with_metadata(meta);
+        }
+        field
+    });
+    let mut schema: ArrowSchema = fields.map(|f| (f.name.clone(), f)).collect();
+    for (k, v) in metadata {
+        schema
+            .metadata_mut()
+            .insert(k.as_str().into(), v.as_str().into());
+    }
+    let kv = polars_parquet::write::schema_to_metadata_key(&schema);
+    (kv.key, kv.value.unwrap_or_default())
+}
+
+/// Encode `df` as a Parquet file in memory (zstd, plain `utf8` strings,
+/// `metadata` as key-value and Arrow schema metadata, `units` as field metadata).
+pub fn encode(
+    df: &mut DataFrame,
+    metadata: &[(String, String)],
+    units: &dyn Fn(&str) -> Option<&'static str>,
+) -> PolarsResult<Vec<u8>> {
+    let mut kv = vec![arrow_schema_key(df, metadata, units)];
+    kv.extend(metadata.iter().cloned());
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .with_compression(compression())
+        .with_key_value_metadata(Some(KeyValueMetadata::from_static(kv)))
+        .finish(df)?;
+    Ok(buf)
+}
+
+/// A file written by [`write_atomic`]: its rows, size and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Write `df` to `path` atomically (see [`write_bytes_atomic`]), encoded by
+/// [`encode`].
 pub fn write_atomic(
     path: &Path,
     df: &mut DataFrame,
     metadata: &[(String, String)],
-) -> Result<usize, ParquetIoError> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let file = File::create(&tmp).map_err(io_err(&tmp))?;
-        ParquetWriter::new(&file)
-            .with_compression(compression())
-            .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata.to_vec())))
-            .finish(df)
-            .map_err(pl_err(&tmp))?;
-        file.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|()| df.height())
+    units: &dyn Fn(&str) -> Option<&'static str>,
+) -> Result<Written, ParquetIoError> {
+    let bytes = encode(df, metadata, units).map_err(pl_err(path))?;
+    write_bytes_atomic(path, &bytes)?;
+    Ok(Written {
+        rows: df.height() as u64,
+        bytes: bytes.len() as u64,
+        sha256: super::manifest::sha256_hex(&bytes),
+    })
 }
 
-/// Write `text` to `path` atomically (temporary name, `fsync`, rename).
-pub fn write_text_atomic(path: &Path, text: &str) -> Result<(), ParquetIoError> {
+/// Write `bytes` to `path` atomically: into a hidden temporary file in the
+/// same directory, flushed to disk, then renamed.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ParquetIoError> {
     use std::io::Write;
     let tmp = temp_path(path);
     let result = (|| {
         let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-        file.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
+        file.write_all(bytes).map_err(io_err(&tmp))?;
         file.sync_all().map_err(io_err(&tmp))?;
         std::fs::rename(&tmp, path).map_err(io_err(path))
     })();
@@ -84,6 +138,11 @@ pub fn write_text_atomic(path: &Path, text: &str) -> Result<(), ParquetIoError> 
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Write `text` to `path` atomically (temporary name, `fsync`, rename).
+pub fn write_text_atomic(path: &Path, text: &str) -> Result<(), ParquetIoError> {
+    write_bytes_atomic(path, text.as_bytes())
 }
 
 /// The number of rows of a Parquet file, from its footer.

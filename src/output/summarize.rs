@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use polars::prelude::*;
 
+use super::jobdir::{self, PartCheck};
 use super::layout::{self, Shard};
 use super::manifest::{Manifest, Status};
 use super::tables::Table;
@@ -129,30 +130,14 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Completeness> {
     };
     let mut problems = Vec::new();
     for (p, m) in &manifests[1..] {
-        for (field, a, b) in [
-            (
-                "shard count",
-                m.shard.count.to_string(),
-                first.shard.count.to_string(),
-            ),
-            ("runs", m.runs.to_string(), first.runs.to_string()),
-            ("seed", m.seed.to_string(), first.seed.to_string()),
-            (
-                "config_sha256",
-                m.config_sha256.clone(),
-                first.config_sha256.clone(),
-            ),
-        ] {
-            if a != b {
-                problems.push(format!(
-                    "{} has {field} {a} but {} has {b}: these shards belong to different jobs",
-                    p.display(),
-                    first_path.display()
-                ));
-            }
+        if let Some((field, a, b)) = jobdir::job_difference(m, first) {
+            problems.push(format!(
+                "{} has {field} {a} but {} has {b}: these shards belong to different jobs",
+                p.display(),
+                first_path.display()
+            ));
         }
     }
-    let parts = layout::list_parts(dir)?;
     let count = first.shard.count;
     let mut shards = Vec::new();
     for index in 0..count {
@@ -170,18 +155,12 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Completeness> {
             });
             continue;
         };
-        let mut tables = vec![Table::Region, Table::Clusters, Table::Sites, Table::Runs];
-        if m.keep_firms {
-            tables.push(Table::Firms);
-        }
+        let tables = jobdir::manifest_tables(m);
+        let (done, damaged) = jobdir::verified_batches(dir, m, &tables, PartCheck::Footer);
+        problems.extend(damaged);
         let mut missing = Vec::new();
-        for b in 0..layout::batch_count(shard, m.runs, m.batch) {
-            let present = tables.iter().all(|t| {
-                parts
-                    .iter()
-                    .any(|p| p.shard == shard && p.table == *t && p.batch == b)
-            });
-            if !present {
+        for (b, d) in done.iter().enumerate() {
+            if !d {
                 missing.extend(layout::batch_runs(shard, m.runs, m.batch, b));
             }
         }
@@ -273,14 +252,33 @@ fn column_f64(df: &DataFrame, name: &str) -> anyhow::Result<Vec<f64>> {
     Ok(s.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
+/// Collect a lazy query over `files`; when it fails, name the first file
+/// that cannot be read in full (polars' own error does not name it).
+pub fn collect_naming_file(lf: LazyFrame, files: &[PathBuf]) -> anyhow::Result<DataFrame> {
+    match lf.collect() {
+        Ok(df) => Ok(df),
+        Err(err) => {
+            for f in files {
+                if let Err(e) = super::parquet::read(f) {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "{} is damaged: it cannot be read as Parquet",
+                        f.display()
+                    )));
+                }
+            }
+            Err(err.into())
+        }
+    }
+}
+
 /// The rows at the last step of each run, over the union of `region` files.
 fn last_step(region: &[PathBuf], columns: &[&str]) -> anyhow::Result<DataFrame> {
     let mut select: Vec<Expr> = vec![col("run"), col("step")];
     select.extend(columns.iter().map(|c| col(*c)));
-    Ok(scan(region)?
+    let lf = scan(region)?
         .filter(col("step").eq(col("step").max()))
-        .select(select)
-        .collect()?)
+        .select(select);
+    collect_naming_file(lf, region)
 }
 
 /// The `clustersim summarize` text for `dir`.
@@ -290,7 +288,7 @@ pub fn summarize_dir(dir: &Path) -> anyhow::Result<String> {
     let region = table_files(dir, Table::Region)?;
     if region.is_empty() {
         anyhow::bail!(
-            "{} holds no region part files (region-part-*.parquet)",
+            "{} holds no region part files (region/part-*.parquet)",
             dir.display()
         );
     }
@@ -366,10 +364,10 @@ pub fn first_last_table(region: &[PathBuf]) -> anyhow::Result<String> {
     }
     let mut select: Vec<Expr> = vec![col("step")];
     select.extend(FIRST_LAST.iter().map(|(c, _)| col(*c)));
-    let df = scan(region)?
+    let lf = scan(region)?
         .filter(col("step").eq(lit(0)).or(col("step").eq(col("step").max())))
-        .select(select)
-        .collect()?;
+        .select(select);
+    let df = collect_naming_file(lf, region)?;
     let steps = column_f64(&df, "step")?;
     let last = steps.iter().copied().fold(0.0, f64::max);
     writeln!(
@@ -401,9 +399,40 @@ pub fn first_last_table(region: &[PathBuf]) -> anyhow::Result<String> {
     Ok(s)
 }
 
-/// `clustersim summarize DIR`.
+/// The run directories directly under `dir` (a `compare` or `sweep`
+/// directory: one per scenario or design point), sorted; empty when `dir`
+/// itself holds a manifest.
+pub fn job_subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if !layout::list_manifests(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() && !layout::list_manifests(&path)?.is_empty() {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `clustersim summarize DIR`: a run directory, or every run directory of a
+/// compare or sweep directory in turn.
 pub fn summarize_command(args: &crate::cli::SummarizeArgs) -> anyhow::Result<()> {
-    print!("{}", summarize_dir(&args.dir)?);
+    let subdirs = job_subdirs(&args.dir)?;
+    if subdirs.is_empty() {
+        print!("{}", summarize_dir(&args.dir)?);
+    }
+    for (i, d) in subdirs.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print!("{}", summarize_dir(d)?);
+    }
     Ok(())
 }
 

@@ -49,6 +49,109 @@ impl Table {
     }
 }
 
+/// The unit of a column (Parquet field metadata `unit`, see `docs/outputs.md`);
+/// `None` for identifiers, counts, flags and labels. `"1"` marks a
+/// dimensionless fraction.
+pub fn unit(table: Table, column: &str) -> Option<&'static str> {
+    let region = |c: &str| match c {
+        "year" => Some("year"),
+        "employment" | "labor_pool" => Some("workers"),
+        "revenue" | "pollution_residential" | "pollution_untreated" => Some("bn VND/year"),
+        "tax" | "budget" | "spent" | "leakage" | "waste" | "investment" => Some("bn VND"),
+        "mean_quality" => Some("1"),
+        _ => None,
+    };
+    match table {
+        Table::Region => region(column),
+        Table::Runs => column
+            .strip_prefix("final_")
+            .or_else(|| column.strip_prefix("mean_"))
+            .and_then(region),
+        Table::Clusters => match column {
+            "area_ha" => Some("ha"),
+            "occupancy" | "connection" | "quality" | "shortage" => Some("1"),
+            c if c.starts_with("q_") => Some("1"),
+            c => region(c),
+        },
+        Table::Firms => match column {
+            "size" => Some("bn VND/year"),
+            "age" => Some("step"),
+            _ => None,
+        },
+        Table::Sites => match column {
+            "x" | "y" => Some("km"),
+            "area_ha" => Some("ha"),
+            "establish_step" => Some("step"),
+            _ => None,
+        },
+    }
+}
+
+/// What a job records: which tables, and every how many steps the
+/// time-series tables (`region`, `clusters`) keep a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// `None`: the default tables (`region`, `clusters`, `sites`, `runs`, and
+    /// `firms` when the job keeps firms).
+    pub tables: Option<Vec<Table>>,
+    /// Keep steps t with t mod `every` = 0, and the last step.
+    pub every: u32,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Recording {
+            tables: None,
+            every: 1,
+        }
+    }
+}
+
+impl Recording {
+    /// Parse `--tables` names (each of [`Table::ALL`]) and `--record-every`.
+    pub fn parse(tables: Option<&[String]>, every: u32) -> Result<Recording, String> {
+        if every == 0 {
+            return Err("--record-every 0: must be at least 1 (1 keeps every step)".into());
+        }
+        let tables = match tables {
+            None => None,
+            Some(names) => {
+                let mut out = Vec::new();
+                for n in names {
+                    let t = Table::from_name(n.trim()).ok_or_else(|| {
+                        format!(
+                            "--tables: unknown table {n:?}; allowed: region, clusters, sites, runs, firms"
+                        )
+                    })?;
+                    if !out.contains(&t) {
+                        out.push(t);
+                    }
+                }
+                if out.is_empty() {
+                    return Err("--tables: name at least one table".into());
+                }
+                Some(out)
+            }
+        };
+        Ok(Recording { tables, every })
+    }
+}
+
+/// `df` of `table` with only the recorded steps (see [`Recording::every`]);
+/// tables without a step column, and `every` = 1, are returned whole.
+pub fn thin(table: Table, df: DataFrame, every: u32, last_step: u32) -> PolarsResult<DataFrame> {
+    if every <= 1 || !matches!(table, Table::Region | Table::Clusters) {
+        return Ok(df);
+    }
+    let step = df.column("step")?.cast(&DataType::Int64)?;
+    let mask: BooleanChunked = step
+        .i64()?
+        .iter()
+        .map(|s| s.map(|s| s % i64::from(every) == 0 || s == i64::from(last_step)))
+        .collect();
+    df.filter(&mask)
+}
+
 /// One finished run: its index and what it produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {

@@ -1,7 +1,8 @@
 //! Reading the Parquet tables of an output directory for the charts.
 //!
-//! A table `name` is the file `name.parquet` or its shard part files
-//! `name-part-IIII-of-NNNN.parquet`, read in file-name order and concatenated.
+//! A table `name` is the file `name.parquet` or the part files in the folder
+//! `name/` (`name/part-….parquet`, hidden files skipped), read in file-name
+//! order and concatenated.
 //! Numeric, integer and boolean columns are cast to `f64` (true = 1, null =
 //! NaN) so that the charts do not depend on the integer widths the writer
 //! chose; text columns are read as strings.
@@ -36,20 +37,29 @@ impl Table {
     }
 }
 
-/// The files holding table `name` in `dir`, in name order (empty if none).
+/// The files holding table `name` in `dir`, in name order (empty if none):
+/// `dir/name.parquet`, or every visible `*.parquet` in `dir/name/`.
 pub fn table_files(dir: &Path, name: &str) -> anyhow::Result<Vec<PathBuf>> {
-    let whole = format!("{name}.parquet");
-    let part = format!("{name}-part-");
+    let whole = dir.join(format!("{name}.parquet"));
+    if whole.is_file() {
+        return Ok(vec![whole]);
+    }
+    let folder = dir.join(name);
     let mut files = Vec::new();
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?;
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read directory {}", folder.display()))
+        }
+    };
     for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read directory {}", dir.display()))?;
+        let entry = entry.with_context(|| format!("cannot read directory {}", folder.display()))?;
         let file_name = entry.file_name();
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        if file_name == whole || (file_name.starts_with(&part) && file_name.ends_with(".parquet")) {
+        if !file_name.starts_with('.') && file_name.ends_with(".parquet") {
             files.push(entry.path());
         }
     }

@@ -95,19 +95,10 @@ pub(crate) trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>;
 }
 
-/// Write `bytes` to `path` atomically: a temporary file in the same directory,
-/// then a rename over the target.
+/// Write `bytes` to `path` atomically (see
+/// [`crate::output::parquet::write_bytes_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| anyhow!("invalid output path {}", path.display()))?;
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot rename {} to {}", tmp.display(), path.display())
-    })
+    Ok(crate::output::parquet::write_bytes_atomic(path, bytes)?)
 }
 
 /// Render `fig` to `out/stem.png` and `out/stem.svg`; returns both paths.
@@ -252,7 +243,7 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
     let has_sensitivity = dir.join("sensitivity.parquet").is_file();
     if !has_region && !comparison.is_file() && !has_sensitivity && !calibration.is_file() {
         anyhow::bail!(
-            "{} has neither region.parquet (nor region-part-*.parquet) nor comparison.parquet \
+            "{} has neither region/*.parquet (nor region.parquet) nor comparison.parquet \
              nor sensitivity.parquet nor calibration.parquet; give an output directory of \
              `clustersim run`, `clustersim compare`, `clustersim sensitivity` or `clustersim calibrate`",
             dir.display()

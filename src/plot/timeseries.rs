@@ -88,7 +88,7 @@ impl TimeSeries {
         cols.extend(METRICS.iter().map(|m| num(m.column)));
         let table = data::read_table(dir, "region", &cols)?.with_context(|| {
             format!(
-                "{} has no region.parquet (nor region-part-*.parquet)",
+                "{} has no region/*.parquet (nor region.parquet)",
                 dir.display()
             )
         })?;

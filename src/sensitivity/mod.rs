@@ -471,17 +471,12 @@ pub fn read_index_rows(path: &Path) -> anyhow::Result<Vec<IndexRow>> {
 }
 
 fn write_frame(path: &Path, mut df: DataFrame, settings: &Settings) -> anyhow::Result<()> {
-    let meta = vec![
-        (
-            "clustersim.version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-        (
-            "clustersim.sensitivity".to_string(),
-            settings.to_json().to_string(),
-        ),
-    ];
-    parquet::write_atomic(path, &mut df, &meta)?;
+    let mut meta = crate::output::manifest::build_metadata();
+    meta.push((
+        "clustersim.sensitivity".to_string(),
+        settings.to_json().to_string(),
+    ));
+    parquet::write_atomic(path, &mut df, &meta, &|_| None)?;
     Ok(())
 }
 

@@ -79,6 +79,7 @@ fn pairing_pays_against_independent_seeds() {
         batch: 64,
         quiet: true,
         extra: Vec::new(),
+        record: Default::default(),
         command_line: vec!["test".into()],
     })
     .unwrap();

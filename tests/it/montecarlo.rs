@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use clustersim::experiment::{self, JobError, JobSpec};
+use clustersim::experiment::{self, JobSpec};
+use clustersim::output::jobdir::JobDirError;
 use clustersim::output::layout::{self, Shard};
 use clustersim::output::parquet;
 use clustersim::output::summarize;
@@ -33,6 +34,7 @@ pub fn small_spec(out: &Path, runs: u32) -> JobSpec {
         batch: 3,
         quiet: true,
         extra: Vec::new(),
+        record: Default::default(),
         command_line: vec!["test".into()],
     }
 }
@@ -99,14 +101,19 @@ fn sorted(df: &DataFrame, table: Table) -> DataFrame {
         .unwrap()
 }
 
-/// Names and bytes of every part file in `dir`, sorted by name.
+/// Paths (`table/part-….parquet`) and bytes of every part file in `dir`,
+/// sorted by table, shard and batch.
 pub fn part_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     layout::list_parts(dir)
         .unwrap()
         .into_iter()
         .map(|p| {
             (
-                p.path.file_name().unwrap().to_string_lossy().into_owned(),
+                p.path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 std::fs::read(&p.path).unwrap(),
             )
         })
@@ -197,7 +204,7 @@ fn four_shards_are_one_job() {
         );
     }
     // polars' own glob scan sees the union of the shards' parts.
-    let pattern = format!("{}/clusters*.parquet", sharded.display());
+    let pattern = format!("{}/clusters/*.parquet", sharded.display());
     let n = LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), ScanArgsParquet::default())
         .unwrap()
         .collect()
@@ -243,8 +250,8 @@ fn existing_output_is_refused_then_forced() {
     let spec = small_spec(dir.path(), 4);
     experiment::run_job(&spec).unwrap();
     let err = experiment::run_job(&spec).unwrap_err();
-    let job = err.downcast_ref::<JobError>().expect("a JobError");
-    assert!(matches!(job, JobError::Exists { .. }), "{err}");
+    let job = err.downcast_ref::<JobDirError>().expect("a JobDirError");
+    assert!(matches!(job, JobDirError::Exists { .. }), "{err}");
     assert!(err.to_string().contains("--force"), "{err}");
     // --force with fewer runs leaves no stale part file behind.
     let mut forced = small_spec(dir.path(), 2);

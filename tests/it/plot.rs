@@ -157,18 +157,19 @@ fn firms() -> DataFrame {
     .unwrap()
 }
 
-/// A run directory: region in two shard part files, clusters, and optionally
-/// sites and firms.
+/// A run directory: region in two shard part files in its folder, clusters,
+/// and optionally sites and firms, as single files.
 fn output_dir(with_sites: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    std::fs::create_dir(d.join("region")).unwrap();
     write(
         &mut region(&[0, 2]),
-        &d.join("region-part-0000-of-0002.parquet"),
+        &d.join("region/part-0000-of-0002-b00000.parquet"),
     );
     write(
         &mut region(&[1]),
-        &d.join("region-part-0001-of-0002.parquet"),
+        &d.join("region/part-0001-of-0002-b00000.parquet"),
     );
     write(&mut clusters(), &d.join("clusters.parquet"));
     if with_sites {

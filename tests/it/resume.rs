@@ -94,11 +94,7 @@ fn killed_job_resumes_to_the_uninterrupted_data() {
         part_bytes(&killed) == part_bytes(&whole),
         "resumed data differ"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(&killed)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
-        .collect();
+    let leftovers = layout::stale_temp_files(&killed, Default::default()).unwrap();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let m = Manifest::read(&killed.join("manifest.json")).unwrap();
     assert_eq!(m.status, Status::Complete);

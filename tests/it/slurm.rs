@@ -212,14 +212,14 @@ impl Drop for LocalCluster {
     }
 }
 
-/// All rows of `table` in `dir` (every `table*.parquet` file), sorted by the
+/// All rows of `table` in `dir` (every `table/*.parquet` file), sorted by the
 /// key columns that it has.
 fn read_table(dir: &Path, table: &str) -> DataFrame {
-    let glob = dir.join(format!("{table}*.parquet"));
+    let glob = dir.join(table).join("*.parquet");
     let glob = PlRefPath::new(glob.to_str().expect("a UTF-8 temporary path"));
     let df = LazyFrame::scan_parquet(glob, ScanArgsParquet::default())
         .and_then(|lf| lf.collect())
-        .unwrap_or_else(|e| panic!("read {table}*.parquet in {}: {e}", dir.display()));
+        .unwrap_or_else(|e| panic!("read {table}/*.parquet in {}: {e}", dir.display()));
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -237,31 +237,40 @@ fn read_table(dir: &Path, table: &str) -> DataFrame {
         .unwrap_or_else(|e| panic!("sort {table}: {e}"))
 }
 
-/// The table names (`region`, …) that have Parquet files in `dir`.
+/// The table names (`region`, …) whose folders in `dir` hold Parquet files.
 fn tables_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let stem = name.strip_suffix(".parquet")?;
-            if name.starts_with('.') {
-                return None;
-            }
-            Some(stem.split("-part-").next().unwrap_or(stem).to_string())
-        })
+    let mut names: Vec<String> = file_names(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .filter_map(|f| f.split_once('/').map(|(t, _)| t.to_string()))
         .collect();
     names.sort();
     names.dedup();
     names
 }
 
+/// Every visible file in `dir` and its folders, as `name` or `folder/name`.
 fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
         .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if e.path().is_dir() {
+            for inner in std::fs::read_dir(e.path()).unwrap().flatten() {
+                let n = inner.file_name().to_string_lossy().into_owned();
+                if !n.starts_with('.') {
+                    names.push(format!("{name}/{n}"));
+                }
+            }
+        } else {
+            names.push(name);
+        }
+    }
     names.sort();
     names
 }
@@ -386,7 +395,7 @@ fn job_array_union_equals_single_process_job() {
             assert!(
                 sharded_files
                     .iter()
-                    .any(|f| f.starts_with(&format!("{table}-{tag}")) && f.ends_with(".parquet")),
+                    .any(|f| f.starts_with(&format!("{table}/{tag}")) && f.ends_with(".parquet")),
                 "no {table} part for shard {place}: {sharded_files:?}"
             );
         }
@@ -429,7 +438,9 @@ fn job_array_union_equals_single_process_job() {
     let lost = format!("part-0002-of-{SHARDS:04}");
     for name in &sharded_files {
         if !name.contains(&lost) {
-            std::fs::copy(sharded.join(name), broken.join(name)).unwrap();
+            let to = broken.join(name);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(sharded.join(name), to).unwrap();
         }
     }
     let out = summarize(&broken);
