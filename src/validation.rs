@@ -267,20 +267,6 @@ fn mean_shortage(w: &World) -> f64 {
     ops.iter().sum::<f64>() / ops.len().max(1) as f64
 }
 
-/// Area-weighted occupancy of operating clusters (MODEL.md §3).
-fn occupancy(w: &World) -> f64 {
-    let (occ, area) = w
-        .clusters
-        .iter()
-        .filter(|c| c.operating())
-        .fold((0.0, 0.0), |(o, a), c| (o + c.occupied, a + c.area));
-    if area > 0.0 {
-        occ / area
-    } else {
-        0.0
-    }
-}
-
 fn type_index(t: ClusterType) -> usize {
     match t {
         ClusterType::Marshallian => 0,
@@ -331,7 +317,8 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
                 .collect();
         }
         if w.step >= last2y_from {
-            facts.occupancy_last2y.push(occupancy(&w));
+            // Area-weighted (MODEL.md §3), the occupancy the gate of §3 reads.
+            facts.occupancy_last2y.push(w.operating_occupancy());
         }
     }
     facts.shortage_time_mean = shortage_sum / steps.max(1) as f64;

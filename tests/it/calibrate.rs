@@ -26,7 +26,8 @@ const TOLERANCE: f64 = 0.1;
 /// that best.ron inherits from it.
 const BASE_RUNS: u32 = 3;
 
-fn clustersim(args: &[&str]) -> Output {
+/// Run the binary from the repository root (shared with `sensitivity`).
+pub fn clustersim(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(ROOT)
@@ -34,7 +35,8 @@ fn clustersim(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok(o: &Output) {
+/// Assert a zero exit, printing both streams otherwise.
+pub fn ok(o: &Output) {
     assert_eq!(
         o.status.code(),
         Some(0),

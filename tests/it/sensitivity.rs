@@ -9,31 +9,14 @@
 //! outputs and on the analysis agreeing with itself and with SALib.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use clustersim::plot::data::{num, read_files, text};
 use clustersim::sensitivity::read_index_rows;
 
+use super::calibrate::{clustersim, ok};
 use super::montecarlo::ROOT;
 use super::readers::python_has;
-
-fn clustersim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .args(args)
-        .current_dir(ROOT)
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 const PARAMS: [&str; 4] = [
     "--param",
