@@ -654,7 +654,7 @@ fn control(name: &str, value: String, pass: bool) -> Option<Control> {
     })
 }
 
-/// The variants of the baseline the checks need: name and scenario.
+/// A variant of `sc`: a copy with `f` applied.
 fn with(sc: &Scenario, f: impl FnOnce(&mut Scenario)) -> Scenario {
     let mut s = sc.clone();
     f(&mut s);

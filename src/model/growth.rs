@@ -8,6 +8,15 @@ use rand_distr::{Exp1, StandardNormal};
 use super::world::{Site, World};
 use crate::rng::Purpose;
 
+/// The exit hazard's age factor (1 + age in years)^(−exit_age_exponent) for
+/// ages 0..=`max_age` steps, as a table (growth and the warm-up of §5).
+pub fn age_factors(sc: &crate::config::Scenario, max_age: u32) -> Vec<f64> {
+    let (dt, e) = (sc.time.dt, sc.growth.exit_age_exponent);
+    (0..=max_age as usize)
+        .map(|a| (1.0 + a as f64 * dt).powf(-e))
+        .collect()
+}
+
 impl World<'_> {
     /// Phase 6 at `step`.
     pub fn growth(&mut self, step: u32) {
@@ -33,9 +42,7 @@ impl World<'_> {
             .map(|f| f.age)
             .max()
             .unwrap_or(0);
-        let age_factor: Vec<f64> = (0..=max_age as usize)
-            .map(|a| (1.0 + a as f64 * dt).powf(-gp.exit_age_exponent))
-            .collect();
+        let age_factor = age_factors(sc, max_age);
         let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| s.size_median.ln()).collect();
         let laplace = gp.shock == crate::config::Shock::Laplace;
         let year = (1.0 / dt).round().max(1.0) as u32;

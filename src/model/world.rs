@@ -494,9 +494,7 @@ impl<'a> World<'a> {
         let area_cdf = cumulative(operating.iter().map(|&c| self.clusters[c as usize].area));
         let total = ini.firms_in_clusters as u64 + ini.firms_residential as u64;
         // (1 + age in years)^(−exit_age_exponent) by age in steps, for the warm-up.
-        let age_factor: Vec<f64> = (0..=max_age_steps as usize)
-            .map(|a| (1.0 + a as f64 * sc.time.dt).powf(-sc.growth.exit_age_exponent))
-            .collect();
+        let age_factor = crate::model::growth::age_factors(sc, max_age_steps);
         for i in 0..total {
             let sector = sample_cdf(&self.sector_cdf, rng);
             let home = sample_cdf(&self.pop_cdf, rng) as u32;
