@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
-use super::world::{Site, World};
+use super::world::World;
 use crate::rng::Purpose;
 
 /// The exit hazard's age factor (1 + age in years)^(−exit_age_exponent) for
@@ -17,119 +17,143 @@ pub fn age_factors(sc: &crate::config::Scenario, max_age: u32) -> Vec<f64> {
         .collect()
 }
 
+/// Whether an Exp(1) draw `e1` falls below the exit hazard times dt,
+/// `h · exp(x) · a · dt` (evaluated in that order), i.e. the firm exits.
+///
+/// The same decision as computing that product, with `exp(x)` evaluated only
+/// where the draw is close to it: with t = x·log₂e = k + f (k an integer,
+/// f ∈ [0, 1)), 2^k·(1 + f·0.69) ≤ exp(x) ≤ 2^k·(1 + f) (2^f is convex,
+/// so it lies above its tangent 1 + f·ln 2 at 0 and below its chord 1 + f),
+/// widened by a relative 10⁻⁶ for the rounding of t. Floating-point
+/// products are monotone, so a draw at or above the upper product, or below
+/// the lower one, is decided as the exact product would decide it.
+#[inline]
+pub fn exits(e1: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
+    let t = x * std::f64::consts::LOG2_E;
+    if t.abs() < 1000.0 {
+        // floor(t) by truncation (one SSE2 instruction; `floor` is a libm
+        // call on the baseline x86-64 target).
+        let mut k = t as i64;
+        if (k as f64) > t {
+            k -= 1;
+        }
+        let f = t - k as f64;
+        let p2 = f64::from_bits(((k + 1023) as u64) << 52);
+        let hi = p2 * (1.0 + f) * (1.0 + 1e-6);
+        if e1 >= h * hi * a * dt {
+            return false;
+        }
+        let lo = p2 * (1.0 + 0.69 * f) * (1.0 - 1e-6);
+        if e1 < h * lo * a * dt {
+            return true;
+        }
+    }
+    e1 < h * x.exp() * a * dt
+}
+
+/// Alive firms from which the local phases run over sites in parallel
+/// (rayon). Below it the same code runs over sites in order; the results are
+/// identical either way (each site has its own stream and writes only its
+/// own firms), so this only trades thread overhead against work.
+pub const PARALLEL_MIN_FIRMS: u64 = 40_000;
+
+/// One firm's state after its growth step (applied after every site is done).
+#[derive(Debug, Clone, Copy)]
+struct Grown {
+    vol: f64,
+    ln_prod: f64,
+    productivity: f64,
+    ln_size: f64,
+    size: f64,
+    exits: bool,
+}
+
+/// What does not change during the phase: the parameters of a firm-step.
+struct Ctx<'t> {
+    ln_degree: &'t [f64],
+    age_factor: &'t [f64],
+    ln_s0: &'t [f64],
+    enforcement: f64,
+    laplace: bool,
+    new_year: bool,
+}
+
 impl World<'_> {
     /// Phase 6 at `step`.
     pub fn growth(&mut self, step: u32) {
         let sc = self.sc;
         let gp = &sc.growth;
-        let ef = &gp.effects;
         let dt = sc.time.dt;
-        let sqdt = dt.sqrt();
-        let e = self.enforcement(step);
-        let inn = sc.cooperation.innovation_sigma;
         let n_sites = self.clusters.len() + self.areas.len();
-        let mut dead: Vec<u32> = Vec::new();
-        let mut counts: Vec<u32> = Vec::new();
         // Tables instead of powers in the loop: ln(1 + degree) and the age
         // factor (1 + age·dt)^(−exit_age_exponent).
         let ln_degree: Vec<f64> = (0..=sc.cooperation.max_degree as usize)
             .map(|d| (1.0 + d as f64).ln())
             .collect();
         let max_age = self
-            .firms
+            .clusters
             .iter()
-            .filter(|f| f.alive)
-            .map(|f| f.age)
+            .map(|c| &c.members)
+            .chain(self.areas.iter().map(|a| &a.members))
+            .flatten()
+            .map(|&i| self.firms[i as usize].age)
             .max()
             .unwrap_or(0);
         let age_factor = age_factors(sc, max_age);
         let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| s.size_median.ln()).collect();
-        let laplace = gp.shock == crate::config::Shock::Laplace;
         let year = (1.0 / dt).round().max(1.0) as u32;
-        let new_year = (step - 1) % year == 0;
+        let ctx = Ctx {
+            ln_degree: &ln_degree,
+            age_factor: &age_factor,
+            ln_s0: &ln_s0,
+            enforcement: self.enforcement(step),
+            laplace: gp.shock == crate::config::Shock::Laplace,
+            new_year: (step - 1) % year == 0,
+        };
 
-        for site_ix in 0..n_sites {
-            let (site, q_site, shortage) = if site_ix < self.clusters.len() {
-                let c = &self.clusters[site_ix];
-                if c.members.is_empty() {
-                    continue;
-                }
-                counts.clone_from(&c.sector_counts);
-                (Site::Cluster(site_ix as u32), c.quality, c.shortage)
+        // Every site's firm-steps from the state before the phase (a site
+        // reads only its own firms and itself), then applied site by site.
+        let world = &*self;
+        let grow = |site_ix: usize| world.grow_site(step, site_ix, &ctx);
+        let grown: Vec<Vec<Grown>> = if self.alive() >= PARALLEL_MIN_FIRMS {
+            use rayon::prelude::*;
+            (0..n_sites).into_par_iter().map(grow).collect()
+        } else {
+            (0..n_sites).map(grow).collect()
+        };
+
+        let mut dead: Vec<u32> = Vec::new();
+        let mut died_here = Vec::new();
+        for (site_ix, g) in grown.into_iter().enumerate() {
+            if g.is_empty() {
+                continue;
+            }
+            let members = if site_ix < self.clusters.len() {
+                std::mem::take(&mut self.clusters[site_ix].members)
             } else {
-                let a = &self.areas[site_ix - self.clusters.len()];
-                if a.members.is_empty() {
-                    continue;
-                }
-                counts.clone_from(&a.sector_counts);
-                (
-                    Site::Home((site_ix - self.clusters.len()) as u32),
-                    sc.residential.residential_quality,
-                    0.0,
-                )
+                std::mem::take(&mut self.areas[site_ix - self.clusters.len()].members)
             };
-            let residential = matches!(site, Site::Home(_));
-            // The site's member list is taken out for the loop (no clone)
-            // and put back before any firm is removed from it.
-            let members = match site {
-                Site::Cluster(c) => std::mem::take(&mut self.clusters[c as usize].members),
-                Site::Home(a) => std::mem::take(&mut self.areas[a as usize].members),
-            };
-            let n_total = members.len() as f64;
-            let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
-            let mut died_here = Vec::new();
-            for &i in &members {
+            died_here.clear();
+            for (&i, g) in members.iter().zip(&g) {
                 let f = &mut self.firms[i as usize];
-                let xi_a: f64 = rng.sample(StandardNormal);
-                let xi_s: f64 = rng.sample(StandardNormal);
-                // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
-                let exp1: f64 = rng.sample(Exp1);
-                // The Laplace shock's variance multiplier, redrawn at the
-                // start of each year (one draw per firm-step either way, so
-                // the stream stays aligned).
-                let v: f64 = rng.sample(Exp1);
-                if new_year {
-                    f.vol = if laplace { v.sqrt() } else { 1.0 };
-                }
-                let ln_a = f.ln_prod + inn * sqdt * xi_a;
-                f.ln_prod = ln_a;
-                f.productivity = ln_a.exp();
-                let s = f.sector as usize;
-                let sec = &sc.sectors[s];
-                let g = sec.demand_growth
-                    + ef.productivity * ln_a
-                    + ef.quality * (q_site - gp.quality_reference)
-                    + ef.network * ln_degree[f.partners.len()]
-                    - ef.competition * counts[s] as f64 / (1.0 + n_total)
-                    - ef.labor * shortage
-                    - if residential && f.polluting {
-                        ef.pollution * e
-                    } else {
-                        0.0
-                    };
-                let ln_rel = f.ln_size - ln_s0[s];
-                let vol = gp.sigma0 * (-gp.beta * ln_rel).exp() * f.vol;
-                let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
-                f.ln_size = ln_rel + ln_s0[s];
-                f.size = f.ln_size.exp();
-                let hazard = gp.exit_hazard
-                    * (-gp.exit_size_exponent * ln_rel).exp()
-                    * age_factor[f.age as usize];
+                (f.vol, f.ln_prod, f.productivity) = (g.vol, g.ln_prod, g.productivity);
+                (f.ln_size, f.size) = (g.ln_size, g.size);
                 f.age += 1;
-                if f.size < gp.exit_size || exp1 < hazard * dt {
+                if g.exits {
                     died_here.push(i);
                 }
             }
-            match site {
-                Site::Cluster(c) => self.clusters[c as usize].members = members,
-                Site::Home(a) => self.areas[a as usize].members = members,
+            if site_ix < self.clusters.len() {
+                self.clusters[site_ix].members = members;
+            } else {
+                self.areas[site_ix - self.clusters.len()].members = members;
             }
             for &i in &died_here {
                 self.kill_firm(i);
             }
             self.counters.exits += died_here.len() as u64;
             self.counters.exits_total += died_here.len() as u64;
-            dead.extend(died_here);
+            dead.extend_from_slice(&died_here);
         }
         self.drop_dead_links(&dead);
 
@@ -137,5 +161,141 @@ impl World<'_> {
             c.labor_pool *= (gp.labor_growth * dt).exp();
         }
         self.refresh_labour();
+    }
+
+    /// The growth step of every firm of site `site_ix` (clusters first, then
+    /// residential areas), in member order, on the site's stream.
+    fn grow_site(&self, step: u32, site_ix: usize, ctx: &Ctx) -> Vec<Grown> {
+        let sc = self.sc;
+        let gp = &sc.growth;
+        let ef = &gp.effects;
+        let dt = sc.time.dt;
+        let sqdt = dt.sqrt();
+        let inn = sc.cooperation.innovation_sigma;
+        let (members, counts, q_site, shortage, residential) = if site_ix < self.clusters.len() {
+            let c = &self.clusters[site_ix];
+            (&c.members, &c.sector_counts, c.quality, c.shortage, false)
+        } else {
+            let a = &self.areas[site_ix - self.clusters.len()];
+            let q = sc.residential.residential_quality;
+            (&a.members, &a.sector_counts, q, 0.0, true)
+        };
+        if members.is_empty() {
+            return Vec::new();
+        }
+        let n_total = members.len() as f64;
+        let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
+        let mut out = Vec::with_capacity(members.len());
+        for &i in members {
+            let f = &self.firms[i as usize];
+            let xi_a: f64 = rng.sample(StandardNormal);
+            let xi_s: f64 = rng.sample(StandardNormal);
+            // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
+            let exp1: f64 = rng.sample(Exp1);
+            // The Laplace shock's variance multiplier, redrawn at the
+            // start of each year (one draw per firm-step either way, so
+            // the stream stays aligned).
+            let v: f64 = rng.sample(Exp1);
+            let vol_mult = if ctx.new_year {
+                if ctx.laplace {
+                    v.sqrt()
+                } else {
+                    1.0
+                }
+            } else {
+                f.vol
+            };
+            let ln_a = f.ln_prod + inn * sqdt * xi_a;
+            let s = f.sector as usize;
+            let sec = &sc.sectors[s];
+            let g = sec.demand_growth
+                + ef.productivity * ln_a
+                + ef.quality * (q_site - gp.quality_reference)
+                + ef.network * ctx.ln_degree[f.partners.len()]
+                - ef.competition * counts[s] as f64 / (1.0 + n_total)
+                - ef.labor * shortage
+                - if residential && f.polluting {
+                    ef.pollution * ctx.enforcement
+                } else {
+                    0.0
+                };
+            let ln_rel = f.ln_size - ctx.ln_s0[s];
+            let vol = gp.sigma0 * (-gp.beta * ln_rel).exp() * vol_mult;
+            let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
+            let ln_size = ln_rel + ctx.ln_s0[s];
+            let size = ln_size.exp();
+            let a = ctx.age_factor[f.age as usize];
+            let x = -gp.exit_size_exponent * ln_rel;
+            out.push(Grown {
+                vol: vol_mult,
+                ln_prod: ln_a,
+                productivity: ln_a.exp(),
+                ln_size,
+                size,
+                exits: size < gp.exit_size || exits(exp1, gp.exit_hazard, x, a, dt),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exits;
+    use rand::{Rng, SeedableRng};
+    use rand_distr::Exp1;
+
+    /// The bounded decision is the exact product's decision, draw for draw,
+    /// over hazards, exponents and ages wide enough to cross every branch
+    /// (both bounds and the fallback are taken many times).
+    #[test]
+    fn exits_decides_as_the_exact_product() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let (mut hi, mut lo, mut near) = (0u32, 0u32, 0u32);
+        for _ in 0..2_000_000 {
+            let e1: f64 = rng.sample(Exp1);
+            let h = rng.random_range(0.0..2.0);
+            let x = rng.random_range(-30.0..30.0) * rng.random::<f64>().powi(3);
+            let a = rng.random_range(0.0..1.0);
+            let dt = [0.25, 1.0, 1.0 / 12.0][rng.random_range(0..3)];
+            let exact = e1 < h * x.exp() * a * dt;
+            assert_eq!(
+                exits(e1, h, x, a, dt),
+                exact,
+                "e1 {e1} h {h} x {x} a {a} dt {dt}"
+            );
+            let c = h * x.exp() * a * dt;
+            if e1 >= c * 1.2 {
+                hi += 1;
+            } else if e1 < c * 0.8 {
+                lo += 1;
+            } else {
+                near += 1;
+            }
+        }
+        assert!(
+            hi > 100_000 && lo > 100_000 && near > 10_000,
+            "{hi} {lo} {near}"
+        );
+        // At exact ties and at the edges of the bounds' range.
+        for x in [
+            -1000.0,
+            -700.0,
+            0.0,
+            1e-300,
+            700.0,
+            1000.0,
+            f64::NEG_INFINITY,
+        ] {
+            for e1 in [0.0, 1e-300, 0.5, 1.0, 5.0] {
+                assert_eq!(
+                    exits(e1, 0.3, x, 0.9, 0.25),
+                    e1 < 0.3 * x.exp() * 0.9 * 0.25
+                );
+            }
+        }
+        let c = 0.3 * 0.5f64.exp() * 0.9 * 0.25;
+        assert_eq!(exits(c, 0.3, 0.5, 0.9, 0.25), false);
+        assert!(exits(c * (1.0 - 1e-15), 0.3, 0.5, 0.9, 0.25));
     }
 }

@@ -27,6 +27,14 @@ struct Choice {
     dist: f64,
 }
 
+/// A home's choice set for one sector in a step, with the inclusive value
+/// over all of it (every cluster feasible) and the nearest distance.
+struct ChoiceSet {
+    cands: Vec<Choice>,
+    iv_max: f64,
+    d_min: f64,
+}
+
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -44,30 +52,55 @@ impl World<'_> {
         let p_force = 1.0 - (-rp.force_rate * dt).exp();
 
         // U_c of every cluster of a home's choice set per (home area,
-        // sector), once a step (it does not depend on the firm), with
-        // exp(U_c − max) for the inclusive value. Which clusters have room is
+        // sector) does not depend on the firm; only its largest value is
+        // computed for every key up front (no exponential), the choice set
+        // with exp(U_c − max) for the inclusive value only for the keys a
+        // firm needs (see the bounds below). Which clusters have room is
         // checked per firm, as land fills during the phase.
         let beta_d = sc.entry.utility.distance;
         let value = self.cluster_values(&views);
-        let choices: Vec<Vec<Choice>> = (0..self.areas.len() * k)
-            .map(|i| {
-                let (home, s) = (i / k, i % k);
-                let u: Vec<(f64, u32, f64)> = self.areas[home]
-                    .nearest
+        // The nearest lists, out of the areas for the phase (moves do not
+        // change them) and put back at its end.
+        let nearest: Vec<Vec<(f64, u32)>> = self
+            .areas
+            .iter_mut()
+            .map(|a| std::mem::take(&mut a.nearest))
+            .collect();
+        let utility =
+            |ix: usize, &(d, c): &(f64, u32)| value[c as usize * k + ix % k] - beta_d * d / 10.0;
+        let u_max: Vec<f64> = (0..self.areas.len() * k)
+            .map(|ix| {
+                nearest[ix / k]
                     .iter()
-                    .map(|&(d, c)| (value[c as usize * k + s] - beta_d * d / 10.0, c, d))
-                    .collect();
-                let m = u.iter().map(|x| x.0).fold(f64::NEG_INFINITY, f64::max);
-                u.into_iter()
-                    .map(|(u, c, d)| Choice {
-                        shifted: (u - m).exp(),
-                        max: m,
-                        cluster: c,
-                        dist: d,
-                    })
-                    .collect()
+                    .map(|n| utility(ix, n))
+                    .fold(f64::NEG_INFINITY, f64::max)
             })
             .collect();
+        let mut choices: Vec<Option<ChoiceSet>> = (0..self.areas.len() * k).map(|_| None).collect();
+        let choice_set = |ix: usize| -> ChoiceSet {
+            let m = u_max[ix];
+            let cands: Vec<Choice> = nearest[ix / k]
+                .iter()
+                .map(|n| Choice {
+                    shifted: (utility(ix, n) - m).exp(),
+                    max: m,
+                    cluster: n.1,
+                    dist: n.0,
+                })
+                .collect();
+            let total: f64 = cands.iter().map(|ch| ch.shifted).sum();
+            let d_min = cands.iter().map(|ch| ch.dist).fold(f64::INFINITY, f64::min);
+            let iv_max = if total > 0.0 {
+                m + total.ln()
+            } else {
+                f64::NEG_INFINITY
+            };
+            ChoiceSet {
+                cands,
+                iv_max,
+                d_min,
+            }
+        };
 
         let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
         // Residential firms in a random order over all areas (MODEL.md §4.6).
@@ -103,20 +136,25 @@ impl World<'_> {
                 subsidy,
             )
         };
-        // An upper bound of p per (home, sector): every cluster of the list
-        // feasible (IV over all of them) and the nearest one's distance.
-        // A firm whose uniform is above the bound cannot move, so its choice
-        // set need not be evaluated (the same decision, far less work).
+        // Two upper bounds of p. A firm whose uniform is at or above one
+        // cannot move, so its choice set need not be evaluated: the same
+        // decisions, far less work.
+        // (0) per (home, sector, polluting), with no exponential per
+        //     cluster: IV ≤ max U_c + ln n (each exp(U_c − max) ≤ 1, plus a
+        //     margin for rounding) and a moving cost of 0;
+        // (1) per firm: every cluster of the list feasible (IV over all of
+        //     them) and the nearest one's distance.
         let bounded = rp.theta_gain >= 0.0 && rp.theta_cost >= 0.0;
-        let iv_all: Vec<(f64, f64)> = choices
+        let p_bound0: Vec<[f64; 2]> = u_max
             .iter()
-            .map(|cands| {
-                let total: f64 = cands.iter().map(|ch| ch.shifted).sum();
-                let d_min = cands.iter().map(|ch| ch.dist).fold(f64::INFINITY, f64::min);
-                match cands.first() {
-                    Some(ch) if total > 0.0 => (ch.max + total.ln(), d_min),
-                    _ => (f64::NEG_INFINITY, d_min),
+            .enumerate()
+            .map(|(ix, &m)| {
+                let n = nearest[ix / k].len();
+                if n == 0 || m == f64::NEG_INFINITY {
+                    return [0.0; 2];
                 }
+                let iv_ub = m + (n as f64).ln() + 1e-9 * (1.0 + m.abs());
+                [p_move(iv_ub, 0.0, false).0, p_move(iv_ub, 0.0, true).0]
             })
             .collect();
         for i in residents {
@@ -128,8 +166,12 @@ impl World<'_> {
             let u_force: f64 = if pol && forced_on { rng.random() } else { 1.0 };
             let forced = u_force < p_force;
             let ix = home as usize * k + sector;
+            if bounded && !forced && u >= p_bound0[ix][pol as usize] {
+                continue;
+            }
+            let set = choices[ix].get_or_insert_with(|| choice_set(ix));
             if bounded && !forced {
-                let (iv_max, d_min) = iv_all[ix];
+                let (iv_max, d_min) = (set.iv_max, set.d_min);
                 let cost_min = rp.move_cost_per_ha * land * (1.0 + d_min / 10.0);
                 if iv_max == f64::NEG_INFINITY || u >= p_move(iv_max, cost_min, pol).0 {
                     continue;
@@ -138,7 +180,7 @@ impl World<'_> {
             // The feasible choice set: clusters with free land ≥ ℓ now. The
             // inclusive value IV = ln Σ exp(U_c) over it, and c* drawn by the
             // logit (inverse CDF of exp(U_c)/Σ with one uniform).
-            let cands = &choices[ix];
+            let cands = &set.cands;
             let fits = |ch: &&Choice| self.clusters[ch.cluster as usize].free_land() >= land;
             let total: f64 = cands.iter().filter(fits).map(|ch| ch.shifted).sum();
             let mut moved = false;
@@ -165,6 +207,9 @@ impl World<'_> {
             if !moved && forced {
                 closed.push(i);
             }
+        }
+        for (a, list) in self.areas.iter_mut().zip(nearest) {
+            a.nearest = list;
         }
         for &i in &closed {
             self.kill_firm(i);

@@ -317,9 +317,10 @@ pub fn spin_up(
             let g = sec.demand_growth + gp.effects.productivity * ln_a;
             let sd = gp.sigma0 * (-gp.beta * ln_rel).exp() * vol;
             ln_rel += g * dt + sd * sqdt * xi_s;
-            let hazard =
-                gp.exit_hazard * (-gp.exit_size_exponent * ln_rel).exp() * age_factor[a as usize];
-            if ln_rel + ln_s0 < ln_exit_size || exp1 < hazard * dt {
+            let x = -gp.exit_size_exponent * ln_rel;
+            if ln_rel + ln_s0 < ln_exit_size
+                || crate::model::growth::exits(exp1, gp.exit_hazard, x, age_factor[a as usize], dt)
+            {
                 d = draw_firm(sc, sector, rng);
                 continue 'attempt;
             }
