@@ -36,6 +36,12 @@ pub enum Purpose {
     Relocation = 7,
     /// Accounts (global).
     Accounts = 8,
+    /// One initial firm's draws and warm-up (MODEL.md §5), site = the firm's
+    /// index, so that incumbents can be drawn in parallel.
+    SpinUp = 9,
+    /// One entrant's choice noise (MODEL.md §4.3), site = the entrant's
+    /// position in the step's entrant order.
+    Choice = 10,
 }
 
 /// The streams of one run: derive any (purpose, step, site) stream from it.

@@ -2,11 +2,13 @@
 //! multinomial logit (Gumbel-max), between staying at home and the operating
 //! clusters of their home's choice set that have room (MODEL.md §4.3).
 //!
-//! Two streams per step keep entrants paired across scenarios (common random
+//! The streams keep entrants paired across scenarios (common random
 //! numbers): stream (Entry, step, 0) draws the entrants' counts and
-//! attributes, stream (Entry, step, 1) the choice noise, always
-//! `choice_set + 1` Gumbel draws per entrant, indexed by the position in the
-//! home's nearest list, whatever the number of clusters with room.
+//! attributes, and the k-th entrant of the step's random order draws its
+//! choice noise on its own stream (Choice, step, k): always
+//! `choice_set + 1` Gumbel draws, indexed by the position in the home's
+//! nearest list, whatever the number of clusters with room. The noise of a
+//! big step is drawn in parallel before the (sequential) choices.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -106,7 +108,6 @@ impl World<'_> {
         let sc = self.sc;
         let dt = sc.time.dt;
         let mut attr = self.streams.stream(Purpose::Entry, step, 0);
-        let mut noise = self.streams.stream(Purpose::Entry, step, 1);
         let views = self.site_views();
         let e = self.enforcement(step);
         let rpw = sc.growth.revenue_per_worker;
@@ -115,7 +116,7 @@ impl World<'_> {
         let k = sc.sectors.len();
         let beta_d = sc.entry.utility.distance;
         let mut value = self.cluster_values(&views);
-        let mut eps = vec![0.0; sc.entry.choice_set as usize + 1];
+        let n_eps = sc.entry.choice_set as usize + 1;
         let laplace = sc.growth.shock == Shock::Laplace;
         // Every sector's entrants are drawn first, then choose one after
         // another in a random order (MODEL.md §4.3), so that no sector always
@@ -139,10 +140,32 @@ impl World<'_> {
             }
         }
         pending.shuffle(&mut attr);
-        for (s, d, home, vol) in pending {
+        let streams = self.streams.clone();
+        let noise = |k: usize, eps: &mut [f64]| {
+            let mut rng = streams.stream(Purpose::Choice, step, k as u32);
             for x in eps.iter_mut() {
-                *x = gumbel(&mut noise);
+                *x = gumbel(&mut rng);
             }
+        };
+        // All entrants' noise up front when the step is big (in parallel),
+        // else each entrant's when it chooses; the same numbers either way.
+        let mut eps_all = Vec::new();
+        if pending.len() as u64 * 100 >= self.parallel_min_firms {
+            use rayon::prelude::*;
+            eps_all = vec![0.0; pending.len() * n_eps];
+            eps_all
+                .par_chunks_mut(n_eps)
+                .enumerate()
+                .for_each(|(nth, eps)| noise(nth, eps));
+        }
+        let mut own = vec![0.0; n_eps];
+        for (nth, (s, d, home, vol)) in pending.into_iter().enumerate() {
+            let eps: &[f64] = if eps_all.is_empty() {
+                noise(nth, &mut own);
+                &own
+            } else {
+                &eps_all[nth * n_eps..(nth + 1) * n_eps]
+            };
             let mut best = self.home_utility(d.polluting, e) + eps[0];
             let mut site = Site::Home(home as u32);
             for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {

@@ -115,7 +115,7 @@ impl World<'_> {
         // reads only its own firms and itself), then applied site by site.
         let world = &*self;
         let grow = |site_ix: usize| world.grow_site(step, site_ix, &ctx);
-        let grown: Vec<Vec<Grown>> = if self.alive() >= PARALLEL_MIN_FIRMS {
+        let grown: Vec<Vec<Grown>> = if self.alive() >= self.parallel_min_firms {
             use rayon::prelude::*;
             (0..n_sites).into_par_iter().map(grow).collect()
         } else {
@@ -193,10 +193,10 @@ impl World<'_> {
             // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
             let exp1: f64 = rng.sample(Exp1);
             // The Laplace shock's variance multiplier, redrawn at the
-            // start of each year (one draw per firm-step either way, so
-            // the stream stays aligned).
-            let v: f64 = rng.sample(Exp1);
+            // start of each year (drawn for `Gaussian` too, so that the two
+            // shocks' streams stay aligned).
             let vol_mult = if ctx.new_year {
+                let v: f64 = rng.sample(Exp1);
                 if ctx.laplace {
                     v.sqrt()
                 } else {
@@ -295,7 +295,7 @@ mod tests {
             }
         }
         let c = 0.3 * 0.5f64.exp() * 0.9 * 0.25;
-        assert_eq!(exits(c, 0.3, 0.5, 0.9, 0.25), false);
+        assert!(!exits(c, 0.3, 0.5, 0.9, 0.25));
         assert!(exits(c * (1.0 - 1e-15), 0.3, 0.5, 0.9, 0.25));
     }
 }

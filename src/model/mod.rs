@@ -52,7 +52,27 @@ impl World<'_> {
 /// return its records: step 0 (the initial state) and steps 1..=steps.
 /// Depends only on (scenario, master_seed, run).
 pub fn simulate(scenario: &Scenario, master_seed: u64, run: u64, keep_firms: bool) -> RunRecord {
+    simulate_with(
+        scenario,
+        master_seed,
+        run,
+        keep_firms,
+        growth::PARALLEL_MIN_FIRMS,
+    )
+}
+
+/// `simulate` with the size (alive firms) from which the local phases run
+/// over sites in parallel: 0 always, `u64::MAX` never. The record is the
+/// same for every value and any number of threads (tests check it).
+pub fn simulate_with(
+    scenario: &Scenario,
+    master_seed: u64,
+    run: u64,
+    keep_firms: bool,
+    parallel_min_firms: u64,
+) -> RunRecord {
     let mut world = World::new(scenario, master_seed, run);
+    world.parallel_min_firms = parallel_min_firms;
     let steps = scenario.time.steps;
     let mut rec = RunRecord {
         region: Vec::with_capacity(steps as usize + 1),

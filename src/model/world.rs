@@ -164,6 +164,9 @@ pub struct World<'a> {
     /// Cumulative entry-rate weights of sectors (for initial firm sectors).
     pub sector_cdf: Vec<f64>,
     pub counters: Counters,
+    /// Alive firms from which the local phases run over sites in parallel
+    /// (`growth::PARALLEL_MIN_FIRMS` unless set; results do not depend on it).
+    pub parallel_min_firms: u64,
 }
 
 /// Sample an index from a cumulative weight vector (last element = total).
@@ -332,9 +335,41 @@ pub fn spin_up(
     d
 }
 
+/// Room for the firms one run is expected to create (initial firms plus the
+/// mean entrants of every step, MODEL.md §4.3, with four standard
+/// deviations to spare), so that the firm vector is allocated once instead
+/// of doubling (and holding both copies while it grows) in a big run.
+fn firm_capacity(sc: &Scenario) -> usize {
+    let dt = sc.time.dt;
+    let mut n = f64::from(sc.initial.firms_in_clusters) + f64::from(sc.initial.firms_residential);
+    for sec in &sc.sectors {
+        for step in 0..sc.time.steps {
+            n += sec.entry_rate * dt * (1.0 + sec.demand_growth).powf(f64::from(step) * dt);
+        }
+    }
+    let n = n + 4.0 * n.sqrt() + 64.0;
+    n.min(crate::config::validate::limits::FIRMS_PER_RUN) as usize
+}
+
 impl<'a> World<'a> {
     /// The initial world of run `run` (MODEL.md §5), drawn from the run's Init stream.
     pub fn new(sc: &'a Scenario, master_seed: u64, run: u64) -> Self {
+        Self::with_parallel(
+            sc,
+            master_seed,
+            run,
+            crate::model::growth::PARALLEL_MIN_FIRMS,
+        )
+    }
+
+    /// `new` with the size from which work over firms or sites runs in
+    /// parallel (see `parallel_min_firms`; the world is the same for any value).
+    pub fn with_parallel(
+        sc: &'a Scenario,
+        master_seed: u64,
+        run: u64,
+        parallel_min_firms: u64,
+    ) -> Self {
         let streams = RunStreams::new(master_seed, run);
         let mut rng = streams.stream(Purpose::Init, 0, 0);
         let n_sectors = sc.sectors.len();
@@ -469,7 +504,7 @@ impl<'a> World<'a> {
             step: 0,
             clusters,
             areas,
-            firms: Vec::new(),
+            firms: Vec::with_capacity(firm_capacity(sc)),
             carry: 0.0,
             last_tax: 0.0,
             training_pool: 0.0,
@@ -477,6 +512,7 @@ impl<'a> World<'a> {
             pop_cdf,
             sector_cdf,
             counters: Counters::default(),
+            parallel_min_firms,
         };
         world.rebuild_nearest();
         world.init_firms(&mut rng);
@@ -496,15 +532,33 @@ impl<'a> World<'a> {
         let total = ini.firms_in_clusters as u64 + ini.firms_residential as u64;
         // (1 + age in years)^(−exit_age_exponent) by age in steps, for the warm-up.
         let age_factor = crate::model::growth::age_factors(sc, max_age_steps);
-        for i in 0..total {
-            let sector = sample_cdf(&self.sector_cdf, rng);
-            let home = sample_cdf(&self.pop_cdf, rng) as u32;
-            let age = rng.random_range(0..=max_age_steps);
-            let d = if ini.spin_up {
-                spin_up(sc, sector, age, &age_factor, rng)
+        // Sector, home and age of every incumbent on the Init stream; its
+        // size, productivity, land and warm-up on its own stream (SpinUp,
+        // 0, index), in parallel for a big world; then the placement in
+        // index order on the Init stream again.
+        let who: Vec<(usize, u32, u32)> = (0..total)
+            .map(|_| {
+                let sector = sample_cdf(&self.sector_cdf, rng);
+                let home = sample_cdf(&self.pop_cdf, rng) as u32;
+                (sector, home, rng.random_range(0..=max_age_steps))
+            })
+            .collect();
+        let streams = &self.streams;
+        let draw = |(i, &(sector, _, age)): (usize, &(usize, u32, u32))| {
+            let mut own = streams.stream(Purpose::SpinUp, 0, i as u32);
+            if ini.spin_up {
+                spin_up(sc, sector, age, &age_factor, &mut own)
             } else {
-                draw_firm(sc, sector, rng)
-            };
+                draw_firm(sc, sector, &mut own)
+            }
+        };
+        let draws: Vec<Draws> = if total >= self.parallel_min_firms {
+            use rayon::prelude::*;
+            who.par_iter().enumerate().map(draw).collect()
+        } else {
+            who.iter().enumerate().map(draw).collect()
+        };
+        for (i, (&(sector, home, age), d)) in (0u64..).zip(who.iter().zip(draws)) {
             let mut site = Site::Home(home);
             if i < ini.firms_in_clusters as u64 && !operating.is_empty() {
                 // A cluster ∝ area with room under the occupancy cap and for

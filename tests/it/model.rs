@@ -151,6 +151,31 @@ fn same_seed_same_records_different_seed_differs() {
     assert_eq!(a.clusters.len(), (sc.time.steps as usize + 1) * 20);
 }
 
+/// The local phases over sites, the incumbents' warm-up and the entrants'
+/// noise run in parallel for a big world (`parallel_min_firms`). Forced on
+/// (0) in pools of 1, 2 and 3 threads, the record, firms included, must be
+/// the one of the sequential code (`u64::MAX`) exactly.
+#[test]
+fn parallel_phases_give_the_sequential_record_for_any_thread_count() {
+    let mut sc = Scenario::default();
+    sc.time.steps = 10;
+    for run in [0, 3] {
+        let serial = clustersim::model::simulate_with(&sc, 17, run, true, u64::MAX);
+        assert!(serial.firms.len() > 3_000);
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let par = pool.install(|| clustersim::model::simulate_with(&sc, 17, run, true, 0));
+            assert!(
+                par == serial,
+                "run {run}, {threads} threads: records differ"
+            );
+        }
+    }
+}
+
 #[test]
 fn hanoi_initial_state_matches_the_study() {
     let sc = Scenario::default();
