@@ -71,15 +71,22 @@ fn hanoi_simulate(c: &mut Criterion) {
 }
 
 /// Cost per firm-step of one run of the scaled benchmark `hanoi ×k`
-/// (MODEL.md §6), model only. Scales from `CLUSTERSIM_BENCH_SCALES`
-/// (comma-separated, default "1,10"; "1,10,50,200" for the full curve: ×200
-/// takes about a minute per iteration).
+/// (MODEL.md §6), model only, on 1 and 2 threads (a big world runs its
+/// warm-up, entrants' noise and growth phase over firms and sites in
+/// parallel). Scales from `CLUSTERSIM_BENCH_SCALES` (comma-separated,
+/// default "1,10"; "1,10,50,200" for the full curve: ×200 takes tens of
+/// seconds per iteration), thread counts from `CLUSTERSIM_BENCH_THREADS`
+/// (default "1,2").
 fn scaled_simulate(c: &mut Criterion) {
-    let scales: Vec<f64> = std::env::var("CLUSTERSIM_BENCH_SCALES")
-        .unwrap_or_else(|_| "1,10".into())
-        .split(',')
-        .filter_map(|k| k.trim().parse().ok())
-        .collect();
+    let list = |var: &str, default: &str| -> Vec<f64> {
+        std::env::var(var)
+            .unwrap_or_else(|_| default.into())
+            .split(',')
+            .filter_map(|k| k.trim().parse().ok())
+            .collect()
+    };
+    let scales = list("CLUSTERSIM_BENCH_SCALES", "1,10");
+    let threads = list("CLUSTERSIM_BENCH_THREADS", "1,2");
     let base = clustersim::config::embedded_default();
     let seed = base.monte_carlo.seed;
     let mut g = c.benchmark_group("scaled_simulate_one_run");
@@ -91,9 +98,16 @@ fn scaled_simulate(c: &mut Criterion) {
         let rec = clustersim::model::simulate(&scenario, seed, 0, false);
         let firm_steps: u64 = rec.region.iter().skip(1).map(|r| r.firms).sum();
         g.throughput(Throughput::Elements(firm_steps));
-        g.bench_with_input(BenchmarkId::new("scale", k), &scenario, |b, sc| {
-            b.iter(|| clustersim::model::simulate(sc, seed, 0, false))
-        });
+        for &t in &threads {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t as usize)
+                .build()
+                .expect("a thread pool");
+            let id = BenchmarkId::new(format!("scale_{k}_threads"), t);
+            g.bench_with_input(id, &scenario, |b, sc| {
+                b.iter(|| pool.install(|| clustersim::model::simulate(sc, seed, 0, false)))
+            });
+        }
     }
     g.finish();
 }

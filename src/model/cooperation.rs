@@ -13,7 +13,121 @@ use super::world::{Site, World};
 use crate::config::{ClusterType, PartnerRule};
 use crate::rng::{Purpose, Stream};
 
+/// A uniform draw from `list` that is neither `i` nor in `partners` (the
+/// partners of `i`), or `None` if every entry is excluded (see
+/// `World::pick_other`).
+fn pick_other(list: &[u32], i: u32, partners: &[u32], rng: &mut Stream) -> Option<u32> {
+    if list.is_empty() {
+        return None;
+    }
+    let allowed = |j: &u32| *j != i && !partners.contains(j);
+    for _ in 0..16 {
+        let j = list[rng.random_range(0..list.len())];
+        if allowed(&j) {
+            return Some(j);
+        }
+    }
+    let n = list.iter().filter(|j| allowed(j)).count();
+    if n == 0 {
+        return None;
+    }
+    list.iter()
+        .filter(|j| allowed(j))
+        .nth(rng.random_range(0..n))
+        .copied()
+}
+
 impl World<'_> {
+    /// The local sub-phase of cluster `c`: dissolution of links inside it,
+    /// then formation, on the cluster's stream. `partners` holds the
+    /// members' partner lists by slot (taken out of the firms); a partner's
+    /// site and slot are read from the firms. Returns the `SocialNetwork`
+    /// attempts that may cross clusters: (firm, triadic).
+    fn cooperate_in(
+        &self,
+        c: usize,
+        ctype: ClusterType,
+        partners: &mut [Vec<u32>],
+        (p_decay, p_try): (f64, f64),
+        rng: &mut Stream,
+    ) -> Vec<(u32, bool)> {
+        let co = &self.sc.cooperation;
+        let members = &self.clusters[c].members;
+        let here = Site::Cluster(c as u32);
+        let slot = |j: u32| self.firms[j as usize].slot as usize;
+        let max_degree = co.max_degree as usize;
+
+        // Dissolution of links inside the cluster, each pair once (i < j).
+        let mut gone = Vec::new();
+        for (k, &i) in members.iter().enumerate() {
+            for &j in &partners[k] {
+                if j > i && self.firms[j as usize].site == here && rng.random::<f64>() < p_decay {
+                    gone.push((i, j));
+                }
+            }
+        }
+        for (i, j) in gone {
+            for (a, b) in [(i, j), (j, i)] {
+                let pl = &mut partners[slot(a)];
+                if let Some(pos) = pl.iter().position(|&x| x == b) {
+                    pl.swap_remove(pos);
+                }
+            }
+        }
+
+        // Formation.
+        let mut crossing = Vec::new();
+        let mut weighted: Vec<u32> = Vec::new();
+        if ctype == ClusterType::Complex {
+            // Degree-weighted list: each firm (degree + 1) times; new links
+            // append both ends, so the list stays ∝ (degree + 1).
+            for (k, &i) in members.iter().enumerate() {
+                for _ in 0..=partners[k].len() {
+                    weighted.push(i);
+                }
+            }
+        }
+        for (k, &i) in members.iter().enumerate() {
+            if partners[k].len() >= max_degree || rng.random::<f64>() >= p_try {
+                continue;
+            }
+            let cand = match ctype {
+                ClusterType::Marshallian => pick_other(members, i, &partners[k], rng),
+                ClusterType::Complex => pick_other(&weighted, i, &partners[k], rng),
+                ClusterType::SocialNetwork => {
+                    if rng.random::<f64>() < co.triadic_share {
+                        crossing.push((i, true));
+                        continue;
+                    }
+                    if rng.random::<f64>() < co.kin_share {
+                        crossing.push((i, false));
+                        continue;
+                    }
+                    pick_other(members, i, &partners[k], rng)
+                }
+            };
+            let Some(j) = cand else { continue };
+            let u = rng.random::<f64>();
+            // `try_link` on the taken-out lists: distinct, not yet linked,
+            // both with room (the candidate is a member of this cluster, so
+            // alive and in a cluster); succeeds with probability R[s_i][s_j].
+            let kj = slot(j);
+            if i == j || partners[k].contains(&j) || partners[kj].len() >= max_degree {
+                continue;
+            }
+            let (si, sj) = (self.firms[i as usize].sector, self.firms[j as usize].sector);
+            if u < self.sc.relatedness[si as usize][sj as usize] {
+                partners[k].push(j);
+                partners[kj].push(i);
+                if ctype == ClusterType::Complex {
+                    weighted.push(i);
+                    weighted.push(j);
+                }
+            }
+        }
+        crossing
+    }
+
     fn linked(&self, i: u32, j: u32) -> bool {
         self.firms[i as usize].partners.contains(&j)
     }
@@ -59,25 +173,7 @@ impl World<'_> {
     /// rejection tries, then an exact enumeration: the result is uniform over
     /// the allowed entries either way (weights by repetition are kept).
     fn pick_other(&self, list: &[u32], i: u32, rng: &mut Stream) -> Option<u32> {
-        if list.is_empty() {
-            return None;
-        }
-        let partners = &self.firms[i as usize].partners;
-        let allowed = |j: &u32| *j != i && !partners.contains(j);
-        for _ in 0..16 {
-            let j = list[rng.random_range(0..list.len())];
-            if allowed(&j) {
-                return Some(j);
-            }
-        }
-        let n = list.iter().filter(|j| allowed(j)).count();
-        if n == 0 {
-            return None;
-        }
-        list.iter()
-            .filter(|j| allowed(j))
-            .nth(rng.random_range(0..n))
-            .copied()
+        pick_other(list, i, &self.firms[i as usize].partners, rng)
     }
 
     /// A uniform candidate of firm `i` in its own cluster.
@@ -100,73 +196,49 @@ impl World<'_> {
         // sub-phase: (firm, true for triadic / false for kin).
         let mut crossing: Vec<(u32, bool)> = Vec::new();
 
-        // Local: one cluster at a time on its own stream.
-        for c in 0..self.clusters.len() {
-            if !self.clusters[c].operating() || self.clusters[c].members.is_empty() {
-                continue;
-            }
-            let mut rng = self.streams.stream(Purpose::Cooperation, step, c as u32);
-            let members = std::mem::take(&mut self.clusters[c].members);
-            let here = Site::Cluster(c as u32);
-
-            // Dissolution of links inside the cluster, each pair once (i < j).
-            let mut gone = Vec::new();
-            for &i in &members {
-                for &j in &self.firms[i as usize].partners {
-                    if j > i && self.firms[j as usize].site == here && rng.random::<f64>() < p_decay
-                    {
-                        gone.push((i, j));
-                    }
-                }
-            }
-            for (i, j) in gone {
-                self.unlink(i, j);
-            }
-
-            // Formation.
+        // Local: every cluster on its own stream, touching only its own
+        // firms' links (a link formed here has both ends here). The members'
+        // partner lists are taken out of the firms for the sub-phase, so
+        // that clusters can run in parallel in a big world; each cluster's
+        // queued crossing attempts are appended in cluster order.
+        let here: Vec<usize> = (0..self.clusters.len())
+            .filter(|&c| self.clusters[c].operating() && !self.clusters[c].members.is_empty())
+            .collect();
+        let mut lists: Vec<Vec<Vec<u32>>> = here
+            .iter()
+            .map(|&c| {
+                self.clusters[c]
+                    .members
+                    .iter()
+                    .map(|&i| std::mem::take(&mut self.firms[i as usize].partners))
+                    .collect()
+            })
+            .collect();
+        let world = &*self;
+        let local = |(&c, partners): (&usize, &mut Vec<Vec<u32>>)| {
+            let mut rng = world.streams.stream(Purpose::Cooperation, step, c as u32);
             let ctype = if by_type {
-                self.clusters[c].ctype
+                world.clusters[c].ctype
             } else {
                 ClusterType::Marshallian
             };
-            let mut weighted: Vec<u32> = Vec::new();
-            if ctype == ClusterType::Complex {
-                // Degree-weighted list: each firm (degree + 1) times; new links
-                // append both ends, so the list stays ∝ (degree + 1).
-                for &i in &members {
-                    for _ in 0..=self.firms[i as usize].partners.len() {
-                        weighted.push(i);
-                    }
-                }
+            world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng)
+        };
+        let queued: Vec<Vec<(u32, bool)>> = if self.alive() >= self.parallel_min_firms {
+            use rayon::prelude::*;
+            here.par_iter()
+                .zip(lists.par_iter_mut())
+                .map(local)
+                .collect()
+        } else {
+            here.iter().zip(lists.iter_mut()).map(local).collect()
+        };
+        for (&c, partners) in here.iter().zip(lists) {
+            for (&i, p) in self.clusters[c].members.iter().zip(partners) {
+                self.firms[i as usize].partners = p;
             }
-            for &i in &members {
-                if !self.has_room(i) || rng.random::<f64>() >= p_try {
-                    continue;
-                }
-                let cand = match ctype {
-                    ClusterType::Marshallian => self.pick_other(&members, i, &mut rng),
-                    ClusterType::Complex => self.pick_other(&weighted, i, &mut rng),
-                    ClusterType::SocialNetwork => {
-                        if rng.random::<f64>() < co.triadic_share {
-                            crossing.push((i, true));
-                            continue;
-                        }
-                        if rng.random::<f64>() < co.kin_share {
-                            crossing.push((i, false));
-                            continue;
-                        }
-                        self.pick_other(&members, i, &mut rng)
-                    }
-                };
-                let Some(cand) = cand else { continue };
-                let u = rng.random::<f64>();
-                if self.try_link(i, cand, u) && ctype == ClusterType::Complex {
-                    weighted.push(i);
-                    weighted.push(cand);
-                }
-            }
-            self.clusters[c].members = members;
         }
+        crossing.extend(queued.into_iter().flatten());
 
         // Global sub-phase: cross-cluster links dissolve, then the triadic
         // and kin attempts (which may cross clusters) are made in the order
