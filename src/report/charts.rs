@@ -11,7 +11,7 @@ use crate::plot::timeseries::{TimeSeries, METRICS};
 use crate::plot::{fmt_tick, padded_range, Drawn, Figure, FAMILY};
 
 /// Series colours, in order (colour-blind-safe Tableau-like palette).
-pub const COLOURS: [RGBColor; 10] = [
+pub const COLOURS: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -22,6 +22,8 @@ pub const COLOURS: [RGBColor; 10] = [
     RGBColor(127, 127, 127),
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
+    RGBColor(174, 199, 232),
 ];
 
 fn colour(i: usize) -> RGBColor {
@@ -42,17 +44,18 @@ impl Figure for Replication {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let (w, _) = root.dim_in_pixel();
+        let (plot_area, legend) = root.split_horizontally(w.saturating_sub(300));
         let xs = self.ns.iter().map(|n| *n as f64);
         let (x0, x1) = padded_range(xs, 0.03);
         let ys = self.series.iter().flat_map(|(_, v)| v.iter().copied());
         let (_, y1) = padded_range(ys.chain([0.0]), 0.05);
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = ChartBuilder::on(&plot_area)
             .caption(
                 "95% half-width of the mean (% of the mean) against runs used",
                 (FAMILY, 24),
             )
             .margin(14)
-            .margin_right(24)
             .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(x0..x1, 0.0..y1)
@@ -63,10 +66,12 @@ impl Figure for Replication {
             .y_desc("half-width, % of |mean|")
             .x_label_formatter(&|v| fmt_tick(*v))
             .y_label_formatter(&|v| fmt_tick(*v))
+            .max_light_lines(1)
             .label_style((FAMILY, 15))
             .axis_desc_style((FAMILY, 17))
             .draw()
             .drawn()?;
+        let mut row = 0;
         for (i, (name, values)) in self.series.iter().enumerate() {
             let c = colour(i);
             let pts: Vec<(f64, f64)> = self
@@ -81,23 +86,19 @@ impl Figure for Replication {
             }
             chart
                 .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .drawn()?
-                .label(outcome_label(name).0)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(3))
-                });
+                .drawn()?;
             chart
                 .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
                 .drawn()?;
+            let y = 60 + 26 * row;
+            legend
+                .draw(&PathElement::new(vec![(10, y), (40, y)], c.stroke_width(3)))
+                .drawn()?;
+            legend
+                .draw(&Text::new(outcome_label(name).0, (48, y - 8), (FAMILY, 15)))
+                .drawn()?;
+            row += 1;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FAMILY, 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .drawn()?;
         Ok(())
     }
 }
@@ -155,7 +156,8 @@ impl Figure for Overlay {
                 .configure_mesh()
                 .x_desc("year")
                 .y_desc(metric.unit)
-                .x_label_formatter(&|v| fmt_tick(*v))
+                .x_labels(((x1 - x0).round() as usize + 1).clamp(2, 11))
+                .x_label_formatter(&|v| fmt_year(*v))
                 .y_label_formatter(&|v| fmt_tick(*v))
                 .label_style((FAMILY, 15))
                 .axis_desc_style((FAMILY, 17))
@@ -188,6 +190,15 @@ impl Figure for Overlay {
             }
         }
         Ok(())
+    }
+}
+
+/// A year tick: whole years without decimals, others with one.
+fn fmt_year(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{:.0}", v.round())
+    } else {
+        format!("{v:.1}")
     }
 }
 
@@ -273,6 +284,7 @@ impl Figure for SweepPanels {
             chart
                 .configure_mesh()
                 .y_desc(unit)
+                .max_light_lines(1)
                 .x_labels(if cats.is_empty() {
                     6
                 } else {

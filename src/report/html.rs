@@ -131,14 +131,27 @@ pub fn kv_table(out: &mut String, rows: Vec<(&str, Cell)>) {
     out.push_str("</tbody>\n</table>\n");
 }
 
-/// A paragraph of escaped text.
+/// Escaped text in which `backquoted` spans become `<code>`.
+pub fn esc_code(text: &str) -> String {
+    let mut s = String::new();
+    for (i, part) in esc(text).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(s, "<code>{part}</code>");
+        } else {
+            s.push_str(part);
+        }
+    }
+    s
+}
+
+/// A paragraph of escaped text (`backquoted` spans as code).
 pub fn para(out: &mut String, text: &str) {
-    let _ = writeln!(out, "<p>{}</p>", esc(text));
+    let _ = writeln!(out, "<p>{}</p>", esc_code(text));
 }
 
 /// A note (a muted paragraph).
 pub fn note(out: &mut String, text: &str) {
-    let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(text));
+    let _ = writeln!(out, "<p class=\"note\">{}</p>", esc_code(text));
 }
 
 /// A warning box.
@@ -221,6 +234,12 @@ mod tests {
             esc(r#"<a href="x">&'"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    #[test]
+    fn backquotes_become_code_after_escaping() {
+        assert_eq!(esc_code("run `a<b` now"), "run <code>a&lt;b</code> now");
+        assert_eq!(esc_code("odd ` quote"), "odd <code> quote</code>");
     }
 
     #[test]

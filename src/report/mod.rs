@@ -610,7 +610,7 @@ fn charts_section(out: &mut String, dir: &Path, id: &str, level: u8) -> anyhow::
             out,
             &render_svg(m.as_ref(), 0.75)?,
             &format!(
-                "The region of run {} at step {}: clusters coloured by effective quality, sized by area; residential areas in grey.",
+                "The region of run {} at step {} (the legend in the chart says what marks and colours mean).",
                 m.run, m.step
             ),
         ),
