@@ -1395,10 +1395,10 @@ fn validation_section(out: &mut String, dir: &Path) -> anyhow::Result<()> {
             Cell::new(s(&c["id"])),
             Cell::new(s(&c["pattern"])),
             Cell::new(s(&c["band"])),
-            Cell::new(s(&c["value"])).class("num"),
+            Cell::new(s(&c["value"])),
             Cell::new(if pass { "pass" } else { "FAIL" }).class(if pass { "pass" } else { "fail" }),
             Cell::new(cname),
-            Cell::new(cvalue).class("num"),
+            Cell::new(cvalue),
             Cell::new(cpass),
             Cell::keyed(
                 if holds { "holds" } else { "does not hold" },

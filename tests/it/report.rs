@@ -209,6 +209,37 @@ fn a_run_report_is_self_contained_and_shows_the_numbers() {
     assert_eq!(key(&page, "check:P1"), "holds");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("Firm sizes &lt;fat-tailed&gt; &amp; skewed"));
+    // validate-model --json writes what the report shows (its exit code is 2
+    // when a check misses, as on this tiny scenario; the file is written anyway).
+    let o = clustersim(&[
+        "validate-model",
+        s(&config),
+        "--runs",
+        "2",
+        "--json",
+        s(&out.join("validation.json")),
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 2)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("validation.json")).unwrap())
+            .unwrap();
+    let checks = json["checks"].as_array().unwrap();
+    assert!(checks.len() >= 9, "{json}");
+    ok(&clustersim(&["report", s(&out)]));
+    let page = parse_page(&path);
+    for c in checks {
+        let id = c["id"].as_str().unwrap();
+        let verdict = if c["holds"].as_bool().unwrap() {
+            "holds"
+        } else {
+            "does not hold"
+        };
+        assert_eq!(key(&page, &format!("check:{id}")), verdict);
+    }
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .filter_map(Result::ok)
