@@ -36,6 +36,9 @@ use html::{
     table, warn, Cell,
 };
 
+/// Sweeps of at most this many points show each point's time series and map.
+pub const MAX_POINT_CHARTS: usize = 12;
+
 /// The report's file name inside the directory.
 pub const FILE_NAME: &str = "report.html";
 
@@ -128,7 +131,7 @@ pub fn build_report(dir: &Path) -> anyhow::Result<String> {
         .unwrap_or_else(|| dir.display().to_string());
     let mut body = String::new();
     match kind {
-        Kind::Run => run_body(&mut body, dir, "", 2)?,
+        Kind::Run => run_body(&mut body, dir, "", 2, true)?,
         Kind::Compare => compare_body(&mut body, dir)?,
         Kind::Sweep => sweep_body(&mut body, dir)?,
         Kind::Sensitivity => sensitivity_body(&mut body, dir)?,
@@ -239,7 +242,13 @@ fn shell_word(w: &str) -> String {
 /// The sections of one run directory. `rel` is the directory's path relative
 /// to the report (`""` or `"a/"`), `level` the level of its headings; ids are
 /// prefixed with `rel`'s slug.
-fn run_body(out: &mut String, dir: &Path, rel: &str, level: u8) -> anyhow::Result<()> {
+fn run_body(
+    out: &mut String,
+    dir: &Path,
+    rel: &str,
+    level: u8,
+    charts: bool,
+) -> anyhow::Result<()> {
     let manifests = read_manifests(dir)?;
     let id = |s: &str| format!("{}{s}", slug(rel));
     manifest_section(out, dir, &manifests, &id("manifest"), level)?;
@@ -249,7 +258,9 @@ fn run_body(out: &mut String, dir: &Path, rel: &str, level: u8) -> anyhow::Resul
         let outcomes = compare::read_outcomes(dir)?;
         outcomes_section(out, &outcomes, &id("outcomes"), level);
         replication_section(out, &outcomes, &id("replication"), level)?;
-        charts_section(out, dir, &id("charts"), level)?;
+        if charts {
+            charts_section(out, dir, &id("charts"), level)?;
+        }
     } else {
         heading(out, level, &id("outcomes"), "Key outcomes");
         note(
@@ -845,7 +856,7 @@ fn compare_body(out: &mut String, dir: &Path) -> anyhow::Result<()> {
             ),
             false,
         );
-        run_body(out, d, &format!("{s}/"), 3)?;
+        run_body(out, d, &format!("{s}/"), 3, true)?;
         details_close(out);
     }
     Ok(())
@@ -1128,13 +1139,26 @@ fn sweep_body(out: &mut String, dir: &Path) -> anyhow::Result<()> {
     }
 
     heading(out, 2, "points", "Each design point");
+    // Time series and maps of every point would make a large design's page
+    // huge: they are drawn for small designs only.
+    let charts = points.len() <= MAX_POINT_CHARTS;
+    if !charts {
+        note(
+            out,
+            &format!(
+                "{} points: each point's time series and map are left out (drawn up to {MAX_POINT_CHARTS} \
+                 points); `clustersim report point-NNNN` draws one point's.",
+                points.len()
+            ),
+        );
+    }
     for (p, d) in points.iter().zip(&dirs) {
         details_open(
             out,
             &format!("point-{p:04}: manifest, config, outcomes, diagnostics, charts, tables"),
             false,
         );
-        run_body(out, d, &format!("point-{p:04}/"), 3)?;
+        run_body(out, d, &format!("point-{p:04}/"), 3, charts)?;
         details_close(out);
     }
     Ok(())
