@@ -42,6 +42,14 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// Reproduce a job: check every part's hash and re-run runs from the manifest's config and seed.
     Verify(VerifyArgs),
+    /// Write DIR/report.html: one offline HTML page of a run, compare, sweep or sensitivity directory.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// An output directory of `clustersim run`, `compare`, `sweep` or `sensitivity`.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -114,6 +122,9 @@ pub struct RunArgs {
     /// Also draw the charts of `clustersim plot` into OUT/plots at the end.
     #[arg(long)]
     pub plot: bool,
+    /// Also write OUT/report.html (as `clustersim report OUT`) at the end.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub job: JobFlags,
 }
@@ -152,6 +163,10 @@ pub struct ValidateModelArgs {
     /// rates, growth spread by size, degrees) as PNG and SVG into DIR.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    /// Also write the checks as JSON to FILE (atomically); `clustersim report DIR`
+    /// shows DIR/validation.json when present.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -191,6 +206,9 @@ pub struct CompareArgs {
     /// Also draw the comparison chart and each scenario's charts into <out>/plots.
     #[arg(long)]
     pub plot: bool,
+    /// Also write OUT/report.html (as `clustersim report OUT`) at the end.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub job: JobFlags,
 }
@@ -218,6 +236,9 @@ pub struct SweepArgs {
     /// Output directory. Default: outputs/<config stem>_sweep.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write OUT/report.html (as `clustersim report OUT`) at the end.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub job: JobFlags,
 }
@@ -296,6 +317,9 @@ pub struct SensitivityArgs {
     /// Also draw the index and convergence charts into OUT/plots.
     #[arg(long)]
     pub plot: bool,
+    /// Also write OUT/report.html (as `clustersim report OUT`) at the end.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub job: JobFlags,
 }

@@ -562,6 +562,12 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<()> {
         }
         println!("wrote {} charts under {}", written.len(), plots.display());
     }
+    if args.report {
+        println!(
+            "wrote {}",
+            crate::report::write_report(&report.out_dir)?.display()
+        );
+    }
     Ok(())
 }
 

@@ -233,6 +233,12 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<()> {
         let files = crate::plot::plot_dir(&report.out_dir, &plots, &Default::default())?;
         println!("{} charts written to {}", files.len(), plots.display());
     }
+    if args.report {
+        println!(
+            "wrote {}",
+            crate::report::write_report(&report.out_dir)?.display()
+        );
+    }
     Ok(())
 }
 

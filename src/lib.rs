@@ -13,6 +13,7 @@ pub mod model;
 pub mod output;
 pub mod plot;
 pub mod progress;
+pub mod report;
 pub mod rng;
 pub mod sensitivity;
 pub mod stats;

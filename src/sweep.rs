@@ -425,6 +425,12 @@ pub fn sweep_command(args: &SweepArgs) -> anyhow::Result<()> {
         report.design_file.display(),
         report.out_dir.display()
     );
+    if args.report {
+        println!(
+            "wrote {}",
+            crate::report::write_report(&report.out_dir)?.display()
+        );
+    }
     Ok(())
 }
 

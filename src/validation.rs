@@ -1153,6 +1153,15 @@ pub fn validate_model_command(args: &crate::cli::ValidateModelArgs) -> anyhow::R
             println!("{}", p.display());
         }
     }
+    if let Some(path) = &args.json {
+        let config_sha = crate::output::manifest::sha256_hex(
+            crate::experiment::scenario_ron(&scenario).as_bytes(),
+        );
+        let text = checks_json(&checks, runs, args.seed, &config_sha);
+        crate::output::parquet::write_text_atomic(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", path.display());
+    }
     let failed = failures(&checks);
     if !failed.is_empty() {
         anyhow::bail!(
@@ -1163,6 +1172,41 @@ pub fn validate_model_command(args: &crate::cli::ValidateModelArgs) -> anyhow::R
         );
     }
     Ok(())
+}
+
+/// The checks as the JSON of `validate-model --json` (format
+/// `clustersim-validation/1`; read by `clustersim report`).
+pub fn checks_json(checks: &[Check], runs: u64, seed: u64, config_sha256: &str) -> String {
+    let list: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "pattern": c.pattern,
+                "source": c.source,
+                "band": c.band,
+                "value": c.value,
+                "pass": c.pass,
+                "holds": c.holds(),
+                "control": c.control.as_ref().map(|k| serde_json::json!({
+                    "name": k.name,
+                    "value": k.value,
+                    "pass": k.pass,
+                })),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format": "clustersim-validation/1",
+        "clustersim_version": env!("CARGO_PKG_VERSION"),
+        "runs": runs,
+        "seed": seed,
+        "config_sha256": config_sha256,
+        "checks": list,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// The checks that do not hold: "P1" for a baseline miss, "P1 (control

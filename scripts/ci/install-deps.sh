@@ -21,4 +21,13 @@ if ! command -v slurmctld >/dev/null 2>&1; then
         slurmctld slurmd slurm-client munge >/dev/null) \
         || echo "install-deps: Slurm could not be installed; the Slurm test will skip" >&2
 fi
+# Chromium for the report's headless rendering check (tests/it/report.rs);
+# without it that check says so and skips. No sudo when root (as in CI).
+if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+    ($SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends chromium >/dev/null) \
+        || echo "install-deps: chromium could not be installed; the report's browser check will skip" >&2
+fi
 exit 0

@@ -155,6 +155,30 @@ pub(crate) fn render(
     Ok(vec![png_path, svg_path])
 }
 
+/// Render `fig` as SVG text at `scale` (for pages that inline their charts:
+/// `clustersim report`).
+pub(crate) fn render_svg(fig: &impl Figure, scale: f64) -> anyhow::Result<String> {
+    ensure_font()?;
+    let (w0, h0) = fig.size();
+    let scale = if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        1.0
+    };
+    let (w, h) = (
+        ((f64::from(w0) * scale).round() as u32).max(100),
+        ((f64::from(h0) * scale).round() as u32).max(100),
+    );
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        root.fill(&WHITE).drawn()?;
+        fig.draw(&root)?;
+        root.present().drawn()?;
+    }
+    Ok(svg)
+}
+
 /// A tick label with at most about four significant digits and no float noise.
 pub(crate) fn fmt_tick(v: f64) -> String {
     let a = v.abs();

@@ -1028,6 +1028,12 @@ pub fn sensitivity_command(args: &SensitivityArgs) -> anyhow::Result<()> {
             report.out_dir.display()
         );
     }
+    if args.report {
+        println!(
+            "wrote {}",
+            crate::report::write_report(&report.out_dir)?.display()
+        );
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod policy;
 mod readers;
 mod recording;
 mod reliability;
+mod report;
 mod resume;
 mod sensitivity;
 mod slurm;
