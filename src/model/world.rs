@@ -720,26 +720,28 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Rebuild every area's nearest-operating-cluster list from scratch.
+    /// Rebuild every area's nearest-operating-cluster list from scratch. One
+    /// scratch buffer of all operating clusters' distances serves every
+    /// area; each area keeps only its `choice_set` nearest (a list that kept
+    /// the buffer's capacity would cost areas × clusters of memory).
     pub fn rebuild_nearest(&mut self) {
         let k = self.sc.entry.choice_set as usize;
         let ops: Vec<u32> = (0..self.clusters.len() as u32)
             .filter(|&c| self.clusters[c as usize].operating())
             .collect();
+        let mut all: Vec<(f64, u32)> = Vec::with_capacity(ops.len());
         for a in &mut self.areas {
-            let mut all: Vec<(f64, u32)> = ops
-                .iter()
-                .map(|&c| {
-                    let cl = &self.clusters[c as usize];
-                    (((cl.x - a.x).powi(2) + (cl.y - a.y).powi(2)).sqrt(), c)
-                })
-                .collect();
+            all.clear();
+            all.extend(ops.iter().map(|&c| {
+                let cl = &self.clusters[c as usize];
+                (((cl.x - a.x).powi(2) + (cl.y - a.y).powi(2)).sqrt(), c)
+            }));
             if all.len() > k {
                 all.select_nth_unstable_by(k, |p, q| p.partial_cmp(q).expect("finite"));
                 all.truncate(k);
             }
             all.sort_by(|p, q| p.partial_cmp(q).expect("finite"));
-            a.nearest = all;
+            a.nearest = all.clone();
         }
     }
 
