@@ -119,5 +119,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Calibrate(args)) => crate::calibrate::calibrate_command(&args),
         Some(Command::Sensitivity(args)) => crate::sensitivity::sensitivity_command(&args),
         Some(Command::Verify(args)) => crate::output::verify::verify_command(&args),
+        Some(Command::Export(args)) => crate::output::export::export_command(&args),
     }
 }

@@ -42,6 +42,20 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// Reproduce a job: check every part's hash and re-run runs from the manifest's config and seed.
     Verify(VerifyArgs),
+    /// Write the tables of a run, compare or sweep directory as CSV (DIR/csv/<table>.csv).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// An output directory of `clustersim run`, `compare` or `sweep`.
+    pub dir: PathBuf,
+    /// The format written (only `csv`).
+    #[arg(long, default_value = "csv", value_parser = ["csv"])]
+    pub to: String,
+    /// Where to write the files. Default: DIR/csv.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
