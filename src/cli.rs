@@ -170,9 +170,10 @@ pub struct ValidateModelArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
-    /// An output directory of `clustersim run` (region*.parquet), `clustersim compare`
-    /// (comparison.parquet), `clustersim sensitivity` (sensitivity.parquet) or
-    /// `clustersim calibrate` (calibration.parquet).
+    /// An output directory of `clustersim run` (region/*.parquet), `clustersim compare`
+    /// (comparison.parquet and each scenario's charts in OUT/<scenario>/), `clustersim sweep`
+    /// (each point's charts in OUT/point-NNNN/), `clustersim sensitivity` (sensitivity.parquet)
+    /// or `clustersim calibrate` (calibration.parquet).
     pub dir: PathBuf,
     /// Where to write the charts. Default: DIR/plots.
     #[arg(long)]

@@ -241,11 +241,22 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
     let calibration = dir.join("calibration.parquet");
     let has_region = !data::table_files(dir, "region")?.is_empty();
     let has_sensitivity = dir.join("sensitivity.parquet").is_file();
-    if !has_region && !comparison.is_file() && !has_sensitivity && !calibration.is_file() {
+    // A compare or sweep directory: one run directory per scenario or point.
+    let subdirs = if has_region {
+        Vec::new()
+    } else {
+        crate::output::summarize::job_subdirs(dir)?
+    };
+    if !has_region
+        && subdirs.is_empty()
+        && !comparison.is_file()
+        && !has_sensitivity
+        && !calibration.is_file()
+    {
         anyhow::bail!(
             "{} has neither region/*.parquet (nor region.parquet) nor comparison.parquet \
-             nor sensitivity.parquet nor calibration.parquet; give an output directory of \
-             `clustersim run`, `clustersim compare`, `clustersim sensitivity` or `clustersim calibrate`",
+             nor sensitivity.parquet nor calibration.parquet nor run directories; give an output \
+             directory of `clustersim run`, `compare`, `sweep`, `sensitivity` or `calibrate`",
             dir.display()
         );
     }
@@ -268,6 +279,13 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
             }
         }
         written.extend(plot_dir(dir, &out, &opts)?);
+    }
+    for sub in &subdirs {
+        if data::table_files(sub, "region")?.is_empty() {
+            continue;
+        }
+        let name = sub.file_name().unwrap_or_default();
+        written.extend(plot_dir(sub, &out.join(name), &opts)?);
     }
     for p in &written {
         println!("{}", p.display());

@@ -84,6 +84,19 @@ fn a_grid_writes_the_design_and_one_directory_per_point() {
     }
     // Lower leakage loses less money at the same seed.
     assert!(final_leakage[0] < final_leakage[2], "{final_leakage:?}");
+
+    // `plot` on a sweep directory draws each point's charts.
+    let o = clustersim(&["plot", out.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for p in 0..4 {
+        let dir = out.join(format!("plots/point-{p:04}"));
+        assert!(dir.join("timeseries.png").is_file(), "{}", dir.display());
+    }
 }
 
 #[test]
