@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
+use super::{axis_formatter, padded_range, render, Drawn, Figure, FAMILY};
 use crate::compare::{outcome_label, read_comparison, ComparisonRow};
 
 /// Panels per row.
@@ -73,7 +73,8 @@ impl Figure for Comparison {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let n = self.rows.first().map_or(0, |r| r.n);
         let title = format!(
-            "Scenario comparison: mean and 95% interval over {n} runs (base: {})",
+            "Scenarios {}: mean and 95% interval over {n} runs (base: {})",
+            self.scenarios.join(" vs "),
             self.scenarios.first().map_or("", String::as_str)
         );
         let body = root.titled(&title, (FAMILY, 30)).drawn()?;
@@ -154,7 +155,8 @@ impl Comparison {
                 SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
-            .y_label_formatter(&|v| fmt_tick(*v))
+            .y_labels(6)
+            .y_label_formatter(&axis_formatter(y0, y1, 6))
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .draw()

@@ -225,6 +225,11 @@ fn compare_command_prints_the_table_and_plots() {
     assert!(out.join("comparison.parquet").is_file());
     assert!(out.join("plots/comparison.png").is_file());
     assert!(out.join("plots/small_leak25/timeseries.svg").is_file());
+    // Each scenario's charts are titled with it.
+    for chart in ["timeseries.svg", "final_distribution.svg"] {
+        let svg = std::fs::read_to_string(out.join("plots/small_leak25").join(chart)).unwrap();
+        assert!(svg.contains("scenario small_leak25"), "{chart}");
+    }
 
     // `export` writes one tidy CSV per table over both scenarios.
     let o = clustersim(&["export", out.to_str().unwrap()]);
@@ -241,7 +246,7 @@ fn compare_command_prints_the_table_and_plots() {
         .unwrap()
         .starts_with("scenario,run,step,year,firms,"));
     let rows: Vec<&str> = lines.collect();
-    let steps = clustersim::config::load(&small()).unwrap().time.steps as usize;
+    let steps = clustersim::config::load(small()).unwrap().time.steps as usize;
     assert_eq!(rows.len(), 2 * 3 * (steps + 1));
     assert_eq!(
         rows.iter()

@@ -388,7 +388,7 @@ fn comparison_chart_has_one_panel_per_outcome() {
     assert_eq!(png_size(&out.join("comparison.png")), (3 * 520, 380 + 130));
     let s = svg(&out.join("comparison.svg"));
     for needle in [
-        "Scenario comparison: mean and 95% interval over 20 runs (base: hanoi)",
+        "Scenarios hanoi vs good_governance vs showcase: mean and 95% interval over 20 runs (base: hanoi)",
         "Firms in clusters, final",
         "Mean effective quality Q, time mean",
         "Tax, final",

@@ -105,7 +105,7 @@ fn read_outputs(args: &[&str]) -> String {
 }
 
 fn small_steps() -> u32 {
-    clustersim::config::load(&Path::new(ROOT).join("configs/small.ron"))
+    clustersim::config::load(Path::new(ROOT).join("configs/small.ron"))
         .unwrap()
         .time
         .steps
