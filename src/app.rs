@@ -120,5 +120,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Sensitivity(args)) => crate::sensitivity::sensitivity_command(&args),
         Some(Command::Verify(args)) => crate::output::verify::verify_command(&args),
         Some(Command::Report(args)) => crate::report::report_command(&args),
+        Some(Command::Export(args)) => crate::output::export::export_command(&args),
     }
 }

@@ -44,6 +44,20 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write DIR/report.html: one offline HTML page of a run, compare, sweep or sensitivity directory.
     Report(ReportArgs),
+    /// Write the tables of a run, compare or sweep directory as CSV (DIR/csv/<table>.csv).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// An output directory of `clustersim run`, `compare` or `sweep`.
+    pub dir: PathBuf,
+    /// The format written (only `csv`).
+    #[arg(long, default_value = "csv", value_parser = ["csv"])]
+    pub to: String,
+    /// Where to write the files. Default: DIR/csv.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -171,9 +185,10 @@ pub struct ValidateModelArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PlotArgs {
-    /// An output directory of `clustersim run` (region*.parquet), `clustersim compare`
-    /// (comparison.parquet), `clustersim sensitivity` (sensitivity.parquet) or
-    /// `clustersim calibrate` (calibration.parquet).
+    /// An output directory of `clustersim run` (region/*.parquet), `clustersim compare`
+    /// (comparison.parquet and each scenario's charts in OUT/<scenario>/), `clustersim sweep`
+    /// (each point's charts in OUT/point-NNNN/), `clustersim sensitivity` (sensitivity.parquet)
+    /// or `clustersim calibrate` (calibration.parquet).
     pub dir: PathBuf,
     /// Where to write the charts. Default: DIR/plots.
     #[arg(long)]

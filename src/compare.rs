@@ -127,11 +127,24 @@ pub fn comparison_frame(rows: &[ComparisonRow]) -> PolarsResult<DataFrame> {
     )
 }
 
-/// Write `rows` to `path` as Parquet, atomically.
+/// Write `rows` to `path` as Parquet, atomically, with the build's
+/// provenance (key-value and Arrow schema metadata).
 pub fn write_comparison(path: &Path, rows: &[ComparisonRow]) -> anyhow::Result<()> {
+    write_comparison_with(path, rows, &[])
+}
+
+/// [`write_comparison`] with the job's provenance `job` added to the
+/// metadata (`clustersim.seed`, `clustersim.runs`, each scenario's
+/// `clustersim.config_sha256.<scenario>`, …).
+pub fn write_comparison_with(
+    path: &Path,
+    rows: &[ComparisonRow],
+    job: &[(String, String)],
+) -> anyhow::Result<()> {
     let mut df = comparison_frame(rows).context("building the comparison table")?;
     let mut meta = crate::output::manifest::build_metadata();
     meta.push(("clustersim.table".to_string(), "comparison".to_string()));
+    meta.extend(job.iter().cloned());
     crate::output::parquet::write_atomic(path, &mut df, &meta, &|_| None)?;
     Ok(())
 }
@@ -488,6 +501,14 @@ pub fn run_comparison(spec: &CompareSpec) -> anyhow::Result<CompareReport> {
         .unwrap_or_else(|| PathBuf::from("outputs").join(&name));
     experiment::install_ctrl_c();
     let mut dirs = Vec::new();
+    let mut job_meta = vec![
+        ("clustersim.seed".to_string(), seed.to_string()),
+        ("clustersim.runs".to_string(), runs.to_string()),
+        (
+            "clustersim.scenarios".to_string(),
+            serde_json::to_string(&names).unwrap_or_default(),
+        ),
+    ];
     for (scenario, scenario_name) in scenarios.into_iter().zip(&names) {
         let dir = out_dir.join(scenario_name);
         if !spec.quiet {
@@ -496,8 +517,13 @@ pub fn run_comparison(spec: &CompareSpec) -> anyhow::Result<CompareReport> {
                 dir.display()
             );
         }
+        let scenario_ron = experiment::scenario_ron(&scenario);
+        job_meta.push((
+            format!("clustersim.config_sha256.{scenario_name}"),
+            crate::output::manifest::sha256_hex(scenario_ron.as_bytes()),
+        ));
         let job = JobSpec {
-            scenario_ron: experiment::scenario_ron(&scenario),
+            scenario_ron,
             scenario,
             name: format!("{name}/{scenario_name}"),
             out_dir: dir.clone(),
@@ -510,7 +536,7 @@ pub fn run_comparison(spec: &CompareSpec) -> anyhow::Result<CompareReport> {
             resume: spec.resume,
             batch: 64,
             quiet: spec.quiet,
-            extra: Vec::new(),
+            extra: vec![("scenario".to_string(), scenario_name.as_str().into())],
             record: Default::default(),
             command_line: spec.command_line.clone(),
         };
@@ -523,7 +549,7 @@ pub fn run_comparison(spec: &CompareSpec) -> anyhow::Result<CompareReport> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let rows = compare_outcomes(&names, &outcomes, &outcome_names())?;
     let comparison = out_dir.join("comparison.parquet");
-    write_comparison(&comparison, &rows)?;
+    write_comparison_with(&comparison, &rows, &job_meta)?;
     Ok(CompareReport {
         out_dir,
         scenarios: names,

@@ -66,8 +66,9 @@ pub struct JobSpec {
     pub batch: usize,
     /// No progress bar and no notes on stderr.
     pub quiet: bool,
-    /// Constant `Float64` columns put first in every table (e.g. `("point", 3.0)`).
-    pub extra: Vec<(String, f64)>,
+    /// Constant columns put first in every table (e.g. a comparison's
+    /// `("scenario", "strict")`, a sweep's `("point", 3.0)`).
+    pub extra: Vec<(String, tables::Constant)>,
     /// Which tables, and which steps of the time series, are written.
     pub record: tables::Recording,
     /// The command line, for the manifest.
@@ -475,18 +476,20 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
     );
 
     // Simulate and write: this thread computes, the writer thread writes.
+    let sectors = tables::sector_names(&spec.scenario);
     let batches: Vec<(usize, Vec<u32>)> = todo.iter().map(|&b| (b, job.batch_runs(b))).collect();
     let mut interrupted = false;
     let write_result: anyhow::Result<()> = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<RunOutput>)>(1);
         let job = &mut job;
         let progress = &progress;
+        let sectors = &sectors;
         let writer = scope.spawn(move || -> anyhow::Result<()> {
             for (b, outputs) in rx {
                 job.write_batch(
                     b,
                     |table| {
-                        let df = tables::frame(table, &outputs, spec.seed, &spec.extra)?;
+                        let df = tables::frame(table, &outputs, spec.seed, &spec.extra, sectors)?;
                         tables::thin(table, df, spec.record.every, spec.scenario.time.steps)
                     },
                     &tables::unit,

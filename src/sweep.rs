@@ -14,11 +14,15 @@
 //!
 //! Outputs under `outputs/<config stem>_sweep/` (or `--out`):
 //! `design.parquet` (column `point` (f64, like the tables' constant `point`
-//! column), then one column per path: f64 when every
-//! value is a number, else the JSON text of the value), and one run directory
-//! `point-NNNN/` per point whose tables carry a constant `point` column, so
-//! `design.parquet` joins them on `point`. Every point uses the same master
-//! seed and runs (common random numbers across the design).
+//! column), then one column per factor), and one run directory `point-NNNN/`
+//! per point whose tables carry the constant columns `point` and every
+//! factor's value, so a point's tables are tidy on their own and
+//! `design.parquet` joins them on `point`. A factor's column is named by
+//! [`column_name`] (`government.leakage` → `government__leakage`, safe in SQL
+//! and R) and typed by the config field ([`factor_column`]): `Int64` for an
+//! integer field, `Float64` for a float, `Boolean`, else `utf8` (enum variant
+//! names). Every point uses the same master seed and runs (common random
+//! numbers across the design).
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +34,7 @@ use crate::cli::SweepArgs;
 use crate::config::Scenario;
 use crate::experiment::{self, JobSpec};
 use crate::output::layout::Shard;
+use crate::output::tables::{self, Constant};
 
 /// One swept parameter and the values it takes at each design point.
 #[derive(Debug, Clone, PartialEq)]
@@ -281,6 +286,124 @@ pub fn out_dir(config: &Path, out: Option<&PathBuf>, suffix: &str) -> (String, P
     (stem, dir)
 }
 
+/// The column name of a swept path, safe in SQL and R without quoting:
+/// `.` becomes `__`, `[i]` becomes `_i`, any other character but ASCII
+/// letters, digits and `_` becomes `_`, and a leading digit gets a `p_`
+/// prefix: `government.leakage` → `government__leakage`,
+/// `sectors[2].entry_rate` → `sectors_2__entry_rate`.
+pub fn column_name(path: &str) -> String {
+    let mut out = String::new();
+    for c in path.trim().chars() {
+        match c {
+            '.' => out.push_str("__"),
+            '[' => out.push('_'),
+            ']' => {}
+            c if c.is_ascii_alphanumeric() || c == '_' => out.push(c),
+            _ => out.push('_'),
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "p_");
+    }
+    out
+}
+
+/// The value at `path` of a JSON scenario image, if there is one.
+fn get_path<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut node = root;
+    for seg in segments(path).ok()? {
+        node = match seg {
+            Seg::Key(k) => node.get(k)?,
+            Seg::Index(i) => node.get(i)?,
+        };
+    }
+    Some(node)
+}
+
+/// The typed values of a factor, one per point, as the constant columns of
+/// its points' tables: `Int64` when the config field is an integer (the
+/// values are rounded by [`set_path`]), `Float64` for a float field,
+/// `Boolean` for a flag, `utf8` otherwise (enum names; other JSON as its
+/// text). `field` is the field's value in the base scenario (`None`: typed
+/// from the values alone).
+pub fn factor_column(field: Option<&Value>, values: &[Value]) -> Vec<Constant> {
+    let all = |f: fn(&Value) -> bool| values.iter().all(f);
+    let int = match field {
+        Some(Value::Number(n)) => !n.is_f64() && all(|v| v.is_i64() || v.is_u64()),
+        Some(_) => false,
+        None => all(|v| v.is_i64() || v.is_u64()),
+    };
+    let float = !int && all(Value::is_number) && !matches!(field, Some(Value::String(_)));
+    values
+        .iter()
+        .map(|v| match v {
+            _ if int => Constant::Int(
+                v.as_i64()
+                    .unwrap_or_else(|| v.as_u64().map_or(i64::MAX, |u| u as i64)),
+            ),
+            _ if float => Constant::Float(v.as_f64().unwrap_or(f64::NAN)),
+            Value::Bool(b) if all(Value::is_boolean) => Constant::Bool(*b),
+            Value::String(t) => Constant::Text(t.clone()),
+            other => Constant::Text(other.to_string()),
+        })
+        .collect()
+}
+
+/// The typed factor columns of a design (after [`point_scenarios`] has
+/// written back the values set): (column name, one value per point). Errors
+/// when two paths share a column name or a name is already a column of the
+/// run tables.
+pub fn factor_columns(
+    base: &Scenario,
+    design: &Design,
+) -> anyhow::Result<Vec<(String, Vec<Constant>)>> {
+    let image = serde_json::to_value(base).context("serializing the scenario")?;
+    let mut taken: Vec<(String, String)> = vec![("point".into(), "the design point".into())];
+    for t in tables::Table::ALL {
+        let df = tables::frame(t, &[], 0, &[], &[]).context("building an empty table")?;
+        for c in df.get_column_names() {
+            taken.push((c.to_string(), format!("a column of the {} table", t.name())));
+        }
+    }
+    let mut out = Vec::new();
+    for f in &design.factors {
+        let name = column_name(&f.path);
+        if let Some((_, what)) = taken.iter().find(|(n, _)| *n == name) {
+            bail!(
+                "swept path `{}`: its column name `{name}` is already {what}; sweep each field once",
+                f.path
+            );
+        }
+        taken.push((name.clone(), format!("the column of `{}`", f.path)));
+        out.push((name, factor_column(get_path(&image, &f.path), &f.values)));
+    }
+    Ok(out)
+}
+
+/// `design.parquet` of a sweep: `point` (f64), then every factor's typed
+/// column ([`factor_columns`]).
+pub fn sweep_design_frame(
+    design: &Design,
+    columns: &[(String, Vec<Constant>)],
+) -> anyhow::Result<DataFrame> {
+    let mut cols = vec![Column::new(
+        "point".into(),
+        (0..design.points).map(|p| p as f64).collect::<Vec<f64>>(),
+    )];
+    for (name, values) in columns {
+        let parts: Vec<Column> = values.iter().map(|v| v.column(name, 1)).collect();
+        let mut col = match parts.first() {
+            Some(c) => c.clone(),
+            None => Column::new(name.as_str().into(), Vec::<f64>::new()),
+        };
+        for c in parts.iter().skip(1) {
+            col.append(c).context("building design.parquet")?;
+        }
+        cols.push(col);
+    }
+    DataFrame::new_infer_height(cols).context("building design.parquet")
+}
+
 /// `design.parquet` as a frame: `point`, then one column per factor.
 pub fn design_frame(design: &Design) -> anyhow::Result<DataFrame> {
     // `point` is f64 like the constant `point` column the driver adds to
@@ -367,10 +490,24 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
     let (stem, out_dir) = out_dir(&args.config, args.out.as_ref(), "sweep");
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let columns = factor_columns(&base, &design)?;
     let design_file = out_dir.join("design.parquet");
-    let mut df = design_frame(&design)?;
+    let mut df = sweep_design_frame(&design, &columns)?;
     let mut meta = crate::output::manifest::build_metadata();
     meta.push(("clustersim.table".to_string(), "design".to_string()));
+    let paths: serde_json::Map<String, Value> = columns
+        .iter()
+        .zip(&design.factors)
+        .map(|((name, _), f)| (name.clone(), Value::String(f.path.clone())))
+        .collect();
+    meta.push((
+        "clustersim.factors".to_string(),
+        Value::Object(paths).to_string(),
+    ));
+    meta.push((
+        "clustersim.config_sha256".to_string(),
+        crate::output::manifest::sha256_hex(experiment::scenario_ron(&base).as_bytes()),
+    ));
     meta.push(("clustersim.seed".to_string(), seed.to_string()));
     meta.push(("clustersim.runs".to_string(), runs.to_string()));
     crate::output::parquet::write_atomic(&design_file, &mut df, &meta, &|_| None)?;
@@ -400,7 +537,9 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
             resume: args.job.resume,
             batch: 64,
             quiet: args.job.quiet,
-            extra: vec![("point".to_string(), p as f64)],
+            extra: std::iter::once(("point".to_string(), Constant::Float(p as f64)))
+                .chain(columns.iter().map(|(n, v)| (n.clone(), v[p].clone())))
+                .collect(),
             record: Default::default(),
             command_line: command_line.clone(),
         })
@@ -516,6 +655,42 @@ mod tests {
             format!("{err}").contains("out of range (length 2)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn columns_are_named_safely_and_typed_by_the_field() {
+        assert_eq!(column_name("government.leakage"), "government__leakage");
+        assert_eq!(
+            column_name("sectors[2].entry_rate"),
+            "sectors_2__entry_rate"
+        );
+        assert_eq!(column_name("a-b.c d"), "a_b__c_d");
+        assert_eq!(column_name("3x"), "p_3x");
+        // An integer field stays integer; a float field given whole numbers
+        // is still a float column.
+        assert_eq!(
+            factor_column(Some(&json!(40)), &[json!(40), json!(41)]),
+            [Constant::Int(40), Constant::Int(41)]
+        );
+        assert_eq!(
+            factor_column(Some(&json!(0.3)), &[json!(1), json!(0.5)]),
+            [Constant::Float(1.0), Constant::Float(0.5)]
+        );
+        assert_eq!(
+            factor_column(Some(&json!("Balanced")), &[json!("Equal")]),
+            [Constant::Text("Equal".into())]
+        );
+        assert_eq!(
+            factor_column(Some(&json!(false)), &[json!(true)]),
+            [Constant::Bool(true)]
+        );
+        let base = crate::config::embedded_default();
+        let d = grid(&[
+            ("government.leakage".into(), vec![json!(0.1)]),
+            ("government.leakage".into(), vec![json!(0.2)]),
+        ]);
+        let err = format!("{:#}", factor_columns(&base, &d).unwrap_err());
+        assert!(err.contains("government__leakage"), "{err}");
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub enum Source {
 }
 
 /// A table builder of the output layer (`tables::region_frame`, …).
-type TableFn = fn(&[RunOutput], &[(String, f64)]) -> polars::prelude::PolarsResult<DataFrame>;
+type TableFn = fn(&[RunOutput], &tables::Extra) -> polars::prelude::PolarsResult<DataFrame>;
 
 /// The numeric (or boolean) columns of an output table that can be targeted.
 fn columns(table: TableFn) -> Vec<String> {

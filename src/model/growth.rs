@@ -68,6 +68,17 @@ struct Grown {
     exits: bool,
 }
 
+/// The state of a firm that its growth step reads.
+struct Hot {
+    ln_prod: f64,
+    ln_size: f64,
+    vol: f64,
+    sector: u32,
+    age: u32,
+    degree: u32,
+    polluting: bool,
+}
+
 /// What does not change during the phase: the parameters of a firm-step.
 struct Ctx<'t> {
     ln_degree: &'t [f64],
@@ -185,9 +196,26 @@ impl World<'_> {
         }
         let n_total = members.len() as f64;
         let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
+        // The members' state first, in a tight loop (many cache misses in
+        // flight at once in a big world, where members are scattered over
+        // the firm vector), then the firm-steps from that copy.
+        let hot: Vec<Hot> = members
+            .iter()
+            .map(|&i| {
+                let f = &self.firms[i as usize];
+                Hot {
+                    ln_prod: f.ln_prod,
+                    ln_size: f.ln_size,
+                    vol: f.vol,
+                    sector: f.sector,
+                    age: f.age,
+                    degree: f.partners.len() as u32,
+                    polluting: f.polluting,
+                }
+            })
+            .collect();
         let mut out = Vec::with_capacity(members.len());
-        for &i in members {
-            let f = &self.firms[i as usize];
+        for f in &hot {
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
             // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
@@ -211,7 +239,7 @@ impl World<'_> {
             let g = sec.demand_growth
                 + ef.productivity * ln_a
                 + ef.quality * (q_site - gp.quality_reference)
-                + ef.network * ctx.ln_degree[f.partners.len()]
+                + ef.network * ctx.ln_degree[f.degree as usize]
                 - ef.competition * counts[s] as f64 / (1.0 + n_total)
                 - ef.labor * shortage
                 - if residential && f.polluting {

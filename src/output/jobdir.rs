@@ -522,11 +522,13 @@ impl JobDir {
                     std::fs::remove_file(path)
                         .with_context(|| format!("--force: cannot remove {}", path.display()))?;
                 }
-                // Charts of the replaced results would be stale.
-                let plots = dir.join("plots");
-                if plots.is_dir() {
-                    std::fs::remove_dir_all(&plots)
-                        .with_context(|| format!("--force: cannot remove {}", plots.display()))?;
+                // Charts and CSV exports of the replaced results would be stale.
+                for stale in [dir.join("plots"), dir.join(super::export::CSV_DIR)] {
+                    if stale.is_dir() {
+                        std::fs::remove_dir_all(&stale).with_context(|| {
+                            format!("--force: cannot remove {}", stale.display())
+                        })?;
+                    }
                 }
             }
         }

@@ -95,7 +95,7 @@ pub struct Manifest {
     #[serde(default = "one")]
     pub record_every: u32,
     /// Constant columns added to every table (e.g. a sweep's `point`).
-    pub extra: Vec<(String, f64)>,
+    pub extra: Vec<(String, super::tables::Constant)>,
     /// Worker threads used (the data does not depend on it).
     pub threads: usize,
     /// RFC 3339 times.

@@ -3,9 +3,10 @@
 //! locks, manifest and checks (`jobdir`), atomic Parquet and text writes with
 //! provenance metadata (`parquet`), the manifest (`manifest`), and reading a
 //! directory back (`summarize`), per-run content digests (`digest`) and
-//! `clustersim verify` (`verify`). `docs/outputs.md` is the user-facing contract.
+//! `clustersim verify` (`verify`), CSV export (`export`). `docs/outputs.md` is the user-facing contract.
 
 pub mod digest;
+pub mod export;
 pub mod jobdir;
 pub mod layout;
 pub mod manifest;

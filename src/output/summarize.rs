@@ -347,23 +347,37 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The columns of the first/last-step table and their labels.
-const FIRST_LAST: [(&str, &str); 5] = [
-    ("firms", "firms"),
-    ("firms_clusters", "in clusters"),
-    ("firms_residential", "residential"),
-    ("clusters_complete", "complete clusters"),
-    ("mean_quality", "mean quality"),
+/// The columns of the first/last-step table, their labels, and whether they
+/// are counts (printed as whole numbers).
+const FIRST_LAST: [(&str, &str, bool); 5] = [
+    ("firms", "firms", true),
+    ("firms_clusters", "in clusters", true),
+    ("firms_residential", "residential", true),
+    ("clusters_complete", "complete clusters", true),
+    ("mean_quality", "mean quality", false),
 ];
 
-/// The mean over runs of key columns at the first and the last step.
+/// A value of the first/last-step table: a count rounded to a whole number,
+/// a fraction with three decimals.
+fn cell(v: f64, count: bool) -> String {
+    if !v.is_finite() {
+        "—".to_string()
+    } else if count {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// The mean over runs of key columns at the first and the last step, and
+/// the 5–95% range over runs at the last step (the table printed after a run).
 pub fn first_last_table(region: &[PathBuf]) -> anyhow::Result<String> {
     let mut s = String::new();
     if region.is_empty() {
         return Ok(s);
     }
     let mut select: Vec<Expr> = vec![col("step")];
-    select.extend(FIRST_LAST.iter().map(|(c, _)| col(*c)));
+    select.extend(FIRST_LAST.iter().map(|(c, _, _)| col(*c)));
     let lf = scan(region)?
         .filter(col("step").eq(lit(0)).or(col("step").eq(col("step").max())))
         .select(select);
@@ -372,28 +386,46 @@ pub fn first_last_table(region: &[PathBuf]) -> anyhow::Result<String> {
     let last = steps.iter().copied().fold(0.0, f64::max);
     writeln!(
         s,
-        "{:<18} {:>14} {:>14}",
+        "{:<18} {:>10} {:>10} {:>20}",
         "mean over runs",
         "step 0",
-        format!("step {last}")
+        format!("step {last}"),
+        format!("5–95% at step {last}")
     )?;
-    for (c, label) in FIRST_LAST {
+    for (c, label, count) in FIRST_LAST {
         let values = column_f64(&df, c)?;
-        let mean_at = |step: f64| {
-            let v: Vec<f64> = values
+        let at = |step: f64| -> Vec<f64> {
+            values
                 .iter()
                 .zip(&steps)
-                .filter(|(_, s)| **s == step)
+                .filter(|(v, s)| **s == step && v.is_finite())
                 .map(|(v, _)| *v)
-                .collect();
-            v.iter().sum::<f64>() / v.len().max(1) as f64
+                .collect()
+        };
+        let mean = |v: &[f64]| {
+            if v.is_empty() {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        let end = at(last);
+        let range = if end.is_empty() {
+            "—".to_string()
+        } else {
+            format!(
+                "{}–{}",
+                cell(crate::stats::quantile(&end, 0.05), count),
+                cell(crate::stats::quantile(&end, 0.95), count)
+            )
         };
         writeln!(
             s,
-            "{:<18} {:>14} {:>14}",
+            "{:<18} {:>10} {:>10} {:>20}",
             label,
-            num(mean_at(0.0)),
-            num(mean_at(last))
+            cell(mean(&at(0.0)), count),
+            cell(mean(&end), count),
+            range
         )?;
     }
     Ok(s)
@@ -448,6 +480,42 @@ mod tests {
         assert!((st.ci_low - (2.5 - 1.96 * st.sd / 2.0)).abs() < 1e-12);
         assert!((st.p025 - 1.075).abs() < 1e-12);
         assert!((st.p975 - 3.925).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_run_table_prints_whole_counts_and_the_5_95_range() {
+        use crate::model::{RegionRow, RunRecord};
+        use crate::output::tables::{region_frame, RunOutput};
+        let batch: Vec<RunOutput> = (0..3u32)
+            .map(|run| {
+                let mut record = RunRecord::default();
+                for step in 0..2u32 {
+                    record.region.push(RegionRow {
+                        step,
+                        firms: if step == 0 {
+                            7
+                        } else {
+                            10 * u64::from(run + 1)
+                        },
+                        mean_quality: 0.25,
+                        ..Default::default()
+                    });
+                }
+                RunOutput { run, record }
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("region.parquet");
+        let mut df = region_frame(&batch, &[]).unwrap();
+        crate::output::parquet::write_atomic(&path, &mut df, &[], &|_| None).unwrap();
+        let t = first_last_table(&[path]).unwrap();
+        let firms = t.lines().find(|l| l.starts_with("firms ")).unwrap();
+        // Mean 20 at the last step; 5% and 95% quantiles (type 7) 11 and 29.
+        let cells: Vec<&str> = firms.split_whitespace().collect();
+        assert_eq!(cells, ["firms", "7", "20", "11–29"], "{t}");
+        assert!(t.contains("5–95% at step 1"), "{t}");
+        let q = t.lines().find(|l| l.starts_with("mean quality")).unwrap();
+        assert!(q.contains("0.250") && q.contains("0.250–0.250"), "{t}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! `age`, `degree`) are `Int32`, counts and the firm id `Int64`, the master seed
 //! `UInt64`, money and other quantities `Float64`, flags `Boolean` and labels
 //! `String`. Every table starts with the caller's constant `extra` columns
-//! (for example a sweep's `point`), then `run`.
+//! ([`Constant`]: a comparison's `scenario`, a sweep's `point` and swept
+//! parameters), then `run`. Tables with a sector id carry its name too
+//! (`sector_name`, from the scenario's `sectors[i].name`).
 
 use polars::prelude::*;
 
@@ -152,6 +154,57 @@ pub fn thin(table: Table, df: DataFrame, every: u32, last_step: u32) -> PolarsRe
     df.filter(&mask)
 }
 
+/// The value of a constant column put first in every table of a job (see
+/// [`crate::experiment::JobSpec::extra`]): `Int64`, `Float64`, `Boolean` or
+/// `utf8`. Stored in the manifest as a bare JSON value (older manifests hold
+/// only floats, which read back as [`Constant::Float`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Constant {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+impl From<f64> for Constant {
+    fn from(v: f64) -> Self {
+        Constant::Float(v)
+    }
+}
+
+impl From<i64> for Constant {
+    fn from(v: i64) -> Self {
+        Constant::Int(v)
+    }
+}
+
+impl From<&str> for Constant {
+    fn from(v: &str) -> Self {
+        Constant::Text(v.to_string())
+    }
+}
+
+impl Constant {
+    /// A column of `height` copies of the value.
+    pub fn column(&self, name: &str, height: usize) -> Column {
+        match self {
+            Constant::Int(v) => Column::new(name.into(), vec![*v; height]),
+            Constant::Float(v) => Column::new(name.into(), vec![*v; height]),
+            Constant::Bool(v) => Column::new(name.into(), vec![*v; height]),
+            Constant::Text(v) => Column::new(name.into(), vec![v.as_str(); height]),
+        }
+    }
+}
+
+/// The scenario's sector names, by sector id (the `sector_name` column).
+pub fn sector_names(scenario: &crate::config::Scenario) -> Vec<String> {
+    scenario.sectors.iter().map(|s| s.name.clone()).collect()
+}
+
+/// The constant columns of a job: (column name, value).
+pub type Extra = [(String, Constant)];
+
 /// One finished run: its index and what it produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
@@ -204,14 +257,10 @@ fn region_value(row: &RegionRow, name: &str) -> f64 {
 }
 
 /// Prefix `columns` with the constant `extra` columns, each `height` long.
-fn with_extra(
-    extra: &[(String, f64)],
-    height: usize,
-    columns: Vec<Column>,
-) -> PolarsResult<DataFrame> {
+fn with_extra(extra: &Extra, height: usize, columns: Vec<Column>) -> PolarsResult<DataFrame> {
     let mut all: Vec<Column> = extra
         .iter()
-        .map(|(name, v)| Column::new(name.as_str().into(), vec![*v; height]))
+        .map(|(name, v)| v.column(name, height))
         .collect();
     all.extend(columns);
     DataFrame::new(height, all)
@@ -247,7 +296,7 @@ fn site_kind(in_cluster: bool) -> &'static str {
 }
 
 /// `region`: one row per run and step, ordered by run then step.
-pub fn region_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+pub fn region_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFrame> {
     let rows = per_run(batch, |r| &r.region);
     let f = |g: fn(&RegionRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
     let c = |g: fn(&RegionRow) -> u64| i64s(rows.iter().map(|(_, r)| g(r)));
@@ -288,7 +337,7 @@ pub fn region_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResul
 }
 
 /// `clusters`: one row per run, step and cluster, in that order.
-pub fn clusters_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+pub fn clusters_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFrame> {
     use crate::model::ClusterRow;
     let rows = per_run(batch, |r| &r.clusters);
     let f = |g: &dyn Fn(&ClusterRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
@@ -326,11 +375,7 @@ pub fn clusters_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsRes
 /// `runs`: one row per run: `run`, `seed`, `steps`, `firm_steps` (Σ over
 /// steps 1..=steps of firms alive), then `final_<c>` and `mean_<c>` for each
 /// of [`RUN_SUMMARY_COLUMNS`].
-pub fn runs_frame(
-    batch: &[RunOutput],
-    seed: u64,
-    extra: &[(String, f64)],
-) -> PolarsResult<DataFrame> {
+pub fn runs_frame(batch: &[RunOutput], seed: u64, extra: &Extra) -> PolarsResult<DataFrame> {
     let n = batch.len();
     let mut columns = vec![
         Column::new("run".into(), i32s(batch.iter().map(|o| o.run))),
@@ -379,14 +424,29 @@ pub fn runs_frame(
     with_extra(extra, n, columns)
 }
 
-/// `firms`: the final snapshot, one row per run and alive firm, by run then firm.
-pub fn firms_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+/// `firms`: the final snapshot, one row per run and alive firm, by run then
+/// firm. `sector_name` is `sector_names[sector]` (the scenario's sector
+/// names; empty text past their end).
+pub fn firms_frame(
+    batch: &[RunOutput],
+    extra: &Extra,
+    sector_names: &[String],
+) -> PolarsResult<DataFrame> {
     let rows = per_run(batch, |r| &r.firms);
     let kind: Vec<&str> = rows.iter().map(|(_, r)| site_kind(r.in_cluster)).collect();
+    let sector_name: Vec<&str> = rows
+        .iter()
+        .map(|(_, r)| {
+            sector_names
+                .get(r.sector as usize)
+                .map_or("", String::as_str)
+        })
+        .collect();
     let columns = vec![
         Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
         Column::new("firm".into(), i64s(rows.iter().map(|(_, r)| r.firm))),
         Column::new("sector".into(), i32s(rows.iter().map(|(_, r)| r.sector))),
+        Column::new("sector_name".into(), sector_name),
         Column::new("site_kind".into(), kind),
         Column::new("site".into(), i32s(rows.iter().map(|(_, r)| r.site))),
         Column::new(
@@ -415,7 +475,7 @@ pub fn firms_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult
 
 /// `sites`: one row per run and site of the initial world (clusters, then
 /// residential areas), for maps.
-pub fn sites_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult<DataFrame> {
+pub fn sites_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFrame> {
     use crate::model::SiteRow;
     let rows = per_run(batch, |r| &r.sites);
     let f = |g: fn(&SiteRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
@@ -444,18 +504,20 @@ pub fn sites_frame(batch: &[RunOutput], extra: &[(String, f64)]) -> PolarsResult
     with_extra(extra, rows.len(), columns)
 }
 
-/// The frame of `table` for `batch`.
+/// The frame of `table` for `batch`; `sector_names` are the scenario's
+/// (see [`firms_frame`]).
 pub fn frame(
     table: Table,
     batch: &[RunOutput],
     seed: u64,
-    extra: &[(String, f64)],
+    extra: &Extra,
+    sector_names: &[String],
 ) -> PolarsResult<DataFrame> {
     match table {
         Table::Region => region_frame(batch, extra),
         Table::Clusters => clusters_frame(batch, extra),
         Table::Runs => runs_frame(batch, seed, extra),
-        Table::Firms => firms_frame(batch, extra),
+        Table::Firms => firms_frame(batch, extra, sector_names),
         Table::Sites => sites_frame(batch, extra),
     }
 }
@@ -501,10 +563,25 @@ mod tests {
 
     #[test]
     fn region_rows_are_ordered_by_run_then_step_with_extra_first() {
-        let df = region_frame(&batch(), &[("point".into(), 3.0)]).unwrap();
+        let df = region_frame(
+            &batch(),
+            &[
+                ("scenario".into(), "strict".into()),
+                ("point".into(), 3.0.into()),
+                ("time__steps".into(), 40i64.into()),
+            ],
+        )
+        .unwrap();
         assert_eq!(df.height(), 6);
-        assert_eq!(df.get_column_names()[0].as_str(), "point");
-        assert_eq!(df.get_column_names()[1].as_str(), "run");
+        let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names[..4], ["scenario", "point", "time__steps", "run"]);
+        assert_eq!(df.column("scenario").unwrap().dtype(), &DataType::String);
+        assert_eq!(df.column("point").unwrap().dtype(), &DataType::Float64);
+        assert_eq!(df.column("time__steps").unwrap().dtype(), &DataType::Int64);
+        assert_eq!(
+            df.column("scenario").unwrap().str().unwrap().get(5),
+            Some("strict")
+        );
         let run: Vec<i32> = df
             .column("run")
             .unwrap()
@@ -579,9 +656,31 @@ mod tests {
     }
 
     #[test]
+    fn constants_keep_their_type_through_the_manifest() {
+        let extra: Vec<(String, Constant)> = vec![
+            ("scenario".into(), "a".into()),
+            ("point".into(), 3.0.into()),
+            ("n".into(), 3i64.into()),
+        ];
+        let json = serde_json::to_string(&extra).unwrap();
+        assert_eq!(json, r#"[["scenario","a"],["point",3.0],["n",3]]"#);
+        let back: Vec<(String, Constant)> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, extra);
+        // An older manifest's float-only `extra`.
+        let old: Vec<(String, Constant)> = serde_json::from_str(r#"[["point",2.0]]"#).unwrap();
+        assert_eq!(old, vec![("point".to_string(), Constant::Float(2.0))]);
+    }
+
+    #[test]
     fn firms_label_site_kind() {
-        let df = firms_frame(&batch(), &[]).unwrap();
+        let df = firms_frame(&batch(), &[], &["garments".into()]).unwrap();
         assert_eq!(df.height(), 2);
+        let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names[2..4], ["sector", "sector_name"]);
+        assert_eq!(
+            df.column("sector_name").unwrap().str().unwrap().get(1),
+            Some("garments")
+        );
         let k = df
             .column("site_kind")
             .unwrap()

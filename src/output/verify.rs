@@ -145,7 +145,13 @@ pub fn verify_dir(
                 let frames = jobdir::manifest_tables(m)
                     .into_iter()
                     .map(|t| {
-                        let df = tables::frame(t, &outputs, m.seed, &m.extra)?;
+                        let df = tables::frame(
+                            t,
+                            &outputs,
+                            m.seed,
+                            &m.extra,
+                            &tables::sector_names(&scenarios[i]),
+                        )?;
                         let steps = scenarios[i].time.steps;
                         Ok((t, tables::thin(t, df, m.record_every, steps)?))
                     })

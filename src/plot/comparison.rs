@@ -1,14 +1,16 @@
 //! The `comparison` chart of a `comparison.parquet`: one panel per outcome,
 //! each scenario's mean with its 95% interval. The first scenario (the base)
 //! is black; another scenario is red when its paired difference from the base
-//! excludes zero and grey when it does not.
+//! excludes zero and grey when it does not. The `comparison_differences`
+//! chart shows, per outcome, each scenario's paired difference from the base
+//! with its 95% interval around a zero line (same colours).
 
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
+use super::{axis_formatter, padded_range, render, Drawn, Figure, FAMILY};
 use crate::compare::{outcome_label, read_comparison, ComparisonRow};
 
 /// Panels per row.
@@ -55,13 +57,51 @@ impl Comparison {
     }
 }
 
-/// Chart `comparison.parquet` into `out/comparison.{png,svg}`.
+/// Chart `comparison.parquet` into `out/comparison.{png,svg}` and (with at
+/// least two scenarios) `out/comparison_differences.{png,svg}`.
 pub fn plot_comparison(comparison: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let rows = read_comparison(comparison)?;
     if rows.is_empty() {
         anyhow::bail!("{} has no rows", comparison.display());
     }
-    render(&Comparison::new(rows), out, "comparison", 1.0)
+    let c = Comparison::new(rows);
+    let mut written = render(&c, out, "comparison", 1.0)?;
+    if c.scenarios.len() > 1 {
+        written.extend(render(
+            &Differences(&c),
+            out,
+            "comparison_differences",
+            1.0,
+        )?);
+    }
+    Ok(written)
+}
+
+/// The paired differences from the base, one panel per outcome.
+pub struct Differences<'a>(pub &'a Comparison);
+
+impl Figure for Differences<'_> {
+    fn size(&self) -> (u32, u32) {
+        self.0.size()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let c = self.0;
+        let n = c.rows.first().map_or(0, |r| r.n);
+        let base = c.scenarios.first().map_or("", String::as_str);
+        let title = format!(
+            "Scenarios {}: paired difference from {base} and 95% interval over {n} runs",
+            c.scenarios.join(" vs ")
+        );
+        let body = root.titled(&title, (FAMILY, 30)).drawn()?;
+        let (legend, grid) = body.split_vertically(60);
+        c.draw_legend(&legend)?;
+        let panels = grid.split_evenly(c.grid());
+        for (panel, outcome) in panels.iter().zip(&c.outcomes) {
+            c.draw_diff_panel(panel, outcome)?;
+        }
+        Ok(())
+    }
 }
 
 impl Figure for Comparison {
@@ -73,7 +113,8 @@ impl Figure for Comparison {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let n = self.rows.first().map_or(0, |r| r.n);
         let title = format!(
-            "Scenario comparison: mean and 95% interval over {n} runs (base: {})",
+            "Scenarios {}: mean and 95% interval over {n} runs (base: {})",
+            self.scenarios.join(" vs "),
             self.scenarios.first().map_or("", String::as_str)
         );
         let body = root.titled(&title, (FAMILY, 30)).drawn()?;
@@ -117,6 +158,96 @@ impl Comparison {
         Ok(())
     }
 
+    fn draw_diff_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        outcome: &str,
+    ) -> anyhow::Result<()> {
+        // Every scenario keeps its place on the x axis; the base sits at 0
+        // by definition, the others with their paired difference.
+        let rows: Vec<(usize, &ComparisonRow, f64, f64, f64)> = self
+            .rows
+            .iter()
+            .filter(|r| r.outcome == outcome)
+            .filter_map(|r| {
+                let i = self.scenarios.iter().position(|s| *s == r.scenario)?;
+                Some((i, r, r.diff?, r.diff_lo?, r.diff_hi?))
+            })
+            .collect();
+        let (y0, y1) = padded_range(
+            rows.iter()
+                .flat_map(|(_, _, d, lo, hi)| [*d, *lo, *hi])
+                .chain([0.0]),
+            0.1,
+        );
+        let (title, unit) = outcome_label(outcome);
+        let names = self.scenarios.clone();
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, (FAMILY, 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(75)
+            // At least two scenarios: 0..n−1 gives n segments.
+            .build_cartesian_2d(
+                (0..self.scenarios.len().saturating_sub(1).max(1)).into_segmented(),
+                y0..y1,
+            )
+            .drawn()?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("scenario")
+            .y_desc(format!("difference, {unit}"))
+            .x_label_formatter(&move |v| match v {
+                SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_labels(6)
+            .y_label_formatter(&axis_formatter(y0, y1, 6))
+            .label_style((FAMILY, 14))
+            .axis_desc_style((FAMILY, 16))
+            .draw()
+            .drawn()?;
+        // The zero line: no difference from the base.
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(SegmentValue::Exact(0), 0.0), (SegmentValue::Last, 0.0)],
+                BASE.stroke_width(1),
+            )))
+            .drawn()?;
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (SegmentValue::CenterOf(0), 0.0),
+                5,
+                BASE.filled(),
+            )))
+            .drawn()?;
+        for (i, r, d, lo, hi) in rows {
+            let colour = if r.excludes_zero == Some(true) {
+                DIFFERENT
+            } else {
+                SAME
+            };
+            let x = || SegmentValue::CenterOf(i);
+            let style = colour.stroke_width(2);
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x(), lo), (x(), hi)],
+                    style,
+                )))
+                .drawn()?;
+            chart
+                .draw_series([lo, hi].into_iter().map(|y| {
+                    EmptyElement::at((x(), y)) + PathElement::new(vec![(-8, 0), (8, 0)], style)
+                }))
+                .drawn()?;
+            chart
+                .draw_series(std::iter::once(Circle::new((x(), d), 5, colour.filled())))
+                .drawn()?;
+        }
+        Ok(())
+    }
+
     fn draw_panel<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
@@ -154,7 +285,8 @@ impl Comparison {
                 SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
-            .y_label_formatter(&|v| fmt_tick(*v))
+            .y_labels(6)
+            .y_label_formatter(&axis_formatter(y0, y1, 6))
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .draw()

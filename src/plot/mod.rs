@@ -199,6 +199,44 @@ pub(crate) fn fmt_tick(v: f64) -> String {
     }
 }
 
+/// One tick format for an axis over `lo..hi` with about `ticks` ticks: the
+/// precision follows the tick step (not each value), so neighbouring labels
+/// differ and every label of the axis has the same form (`14.05k`, `14.10k`
+/// rather than `14k, 14k, 14k`). Values of 10 000 and more are in thousands
+/// (`k`), of a million and more in millions (`M`).
+pub(crate) fn axis_formatter(lo: f64, hi: f64, ticks: usize) -> impl Fn(&f64) -> String {
+    let span = (hi - lo).abs();
+    let raw = if span > 0.0 && span.is_finite() {
+        span / ticks.max(1) as f64
+    } else {
+        1.0
+    };
+    // The nice step plotters picks is 1, 2 or 5 × 10^k, at most `raw`.
+    let mut step = 10f64.powf(raw.log10().floor());
+    for m in [2.0, 5.0, 10.0] {
+        if step * m <= raw * 1.000_001 {
+            step = 10f64.powf(raw.log10().floor()) * m;
+        }
+    }
+    let big = lo.abs().max(hi.abs());
+    let (div, suffix) = if big >= 1e6 {
+        (1e6, "M")
+    } else if big >= 1e4 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    let decimals = (-(step / div).log10().floor()).max(0.0) as usize;
+    let decimals = decimals.min(9);
+    move |v: &f64| {
+        let x = *v / div;
+        if x.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+            return "0".to_string();
+        }
+        format!("{x:.decimals$}{suffix}")
+    }
+}
+
 /// A padded axis range covering `values` (finite ones), never empty.
 pub(crate) fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -221,17 +259,104 @@ pub(crate) fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> (
     (lo - d, hi + d)
 }
 
+/// The scenario a run directory holds, for chart titles: the `scenario` of
+/// a comparison's run directory, a sweep point with its parameter values, or
+/// the job's name (from the first manifest); `None` without a manifest.
+pub fn scenario_title(dir: &Path) -> Option<String> {
+    use crate::output::tables::Constant;
+    let path = crate::output::layout::list_manifests(dir)
+        .ok()?
+        .into_iter()
+        .next()?;
+    let m = crate::output::manifest::Manifest::read(&path).ok()?;
+    let value = |c: &Constant| match c {
+        Constant::Int(v) => v.to_string(),
+        Constant::Float(v) => fmt_tick(*v),
+        Constant::Bool(v) => v.to_string(),
+        Constant::Text(v) => v.clone(),
+    };
+    if let Some((_, c)) = m.extra.iter().find(|(n, _)| n == "scenario") {
+        return Some(format!("scenario {}", value(c)));
+    }
+    if let Some((_, Constant::Float(p))) = m.extra.iter().find(|(n, _)| n == "point") {
+        let params: Vec<String> = m
+            .extra
+            .iter()
+            .filter(|(n, _)| n != "point")
+            .map(|(n, c)| format!("{n} = {}", value(c)))
+            .collect();
+        let stem = m.name.split('/').next().unwrap_or(&m.name);
+        return Some(format!("{stem}, point {p}: {}", params.join(", ")));
+    }
+    Some(format!("scenario {}", m.name))
+}
+
+/// A figure with a line naming its scenario above its own title.
+pub(crate) struct Titled<'a, F> {
+    pub scenario: &'a str,
+    pub figure: &'a F,
+}
+
+/// Height of the scenario line of [`Titled`], pixels.
+const SCENARIO_LINE: u32 = 46;
+
+impl<F: Figure> Figure for Titled<'_, F> {
+    fn size(&self) -> (u32, u32) {
+        let (w, h) = self.figure.size();
+        (w, h + SCENARIO_LINE)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let (top, body) = root.split_vertically(SCENARIO_LINE);
+        let font = (FAMILY, 30).into_font().color(&RGBColor(40, 40, 40));
+        top.draw(&Text::new(self.scenario.to_string(), (20, 10), font))
+            .drawn()?;
+        self.figure.draw(&body)
+    }
+}
+
+/// Render `fig`, titled with `scenario` when known.
+fn render_titled<F: Figure>(
+    fig: &F,
+    scenario: Option<&str>,
+    out: &Path,
+    stem: &str,
+    scale: f64,
+) -> anyhow::Result<Vec<PathBuf>> {
+    match scenario {
+        Some(scenario) => render(
+            &Titled {
+                scenario,
+                figure: fig,
+            },
+            out,
+            stem,
+            scale,
+        ),
+        None => render(fig, out, stem, scale),
+    }
+}
+
 /// Write every chart of the run directory `dir` into `out`; returns the files
-/// written. `region` tables are required; the distribution chart needs
+/// written. Each chart is titled with the directory's scenario
+/// ([`scenario_title`]). `region` tables are required; the distribution chart needs
 /// `clusters` tables and the map also `sites.parquet` (each skipped with a note
 /// on stderr when absent).
 pub fn plot_dir(dir: &Path, out: &Path, opts: &PlotOptions) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
+    let scenario = scenario_title(dir);
+    let scenario = scenario.as_deref();
     let ts = timeseries::TimeSeries::load(dir)?;
-    written.extend(render(&ts, out, "timeseries", opts.scale)?);
+    written.extend(render_titled(&ts, scenario, out, "timeseries", opts.scale)?);
 
     match distribution::FinalDistribution::load(dir)? {
-        Some(fd) => written.extend(render(&fd, out, "final_distribution", opts.scale)?),
+        Some(fd) => written.extend(render_titled(
+            &fd,
+            scenario,
+            out,
+            "final_distribution",
+            opts.scale,
+        )?),
         None => eprintln!(
             "note: {} has no clusters.parquet; skipping the final distribution chart",
             dir.display()
@@ -241,7 +366,7 @@ pub fn plot_dir(dir: &Path, out: &Path, opts: &PlotOptions) -> anyhow::Result<Ve
     match map::RegionMap::load(dir, opts)? {
         map::Loaded::Map(m) => {
             let stem = format!("map_run{}_step{}", m.run, m.step);
-            written.extend(render(m.as_ref(), out, &stem, opts.scale)?);
+            written.extend(render_titled(m.as_ref(), scenario, out, &stem, opts.scale)?);
         }
         map::Loaded::Skipped(why) => eprintln!("note: skipping the map: {why}"),
     }
@@ -265,11 +390,22 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
     let calibration = dir.join("calibration.parquet");
     let has_region = !data::table_files(dir, "region")?.is_empty();
     let has_sensitivity = dir.join("sensitivity.parquet").is_file();
-    if !has_region && !comparison.is_file() && !has_sensitivity && !calibration.is_file() {
+    // A compare or sweep directory: one run directory per scenario or point.
+    let subdirs = if has_region {
+        Vec::new()
+    } else {
+        crate::output::summarize::job_subdirs(dir)?
+    };
+    if !has_region
+        && subdirs.is_empty()
+        && !comparison.is_file()
+        && !has_sensitivity
+        && !calibration.is_file()
+    {
         anyhow::bail!(
             "{} has neither region/*.parquet (nor region.parquet) nor comparison.parquet \
-             nor sensitivity.parquet nor calibration.parquet; give an output directory of \
-             `clustersim run`, `clustersim compare`, `clustersim sensitivity` or `clustersim calibrate`",
+             nor sensitivity.parquet nor calibration.parquet nor run directories; give an output \
+             directory of `clustersim run`, `compare`, `sweep`, `sensitivity` or `calibrate`",
             dir.display()
         );
     }
@@ -293,6 +429,13 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
         }
         written.extend(plot_dir(dir, &out, &opts)?);
     }
+    for sub in &subdirs {
+        if data::table_files(sub, "region")?.is_empty() {
+            continue;
+        }
+        let name = sub.file_name().unwrap_or_default();
+        written.extend(plot_dir(sub, &out.join(name), &opts)?);
+    }
     for p in &written {
         println!("{}", p.display());
     }
@@ -302,6 +445,49 @@ pub fn plot_command(args: &crate::cli::PlotArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_tick_format_per_axis_keeps_neighbouring_labels_apart() {
+        // "Tax, time mean" read 14k, 14k, 14k with a per-value format.
+        for (lo, hi) in [
+            (13_950.0, 14_120.0),
+            (0.41, 0.47),
+            (2.0e6, 2.3e6),
+            (-3.0, 12.0),
+            (99.5, 100.4),
+        ] {
+            let f = axis_formatter(lo, hi, 10);
+            // Every tick plotters could draw: multiples of a 1-2-5 step near span/10.
+            for step in
+                [1.0, 2.0, 5.0, 10.0].map(|m| m * 10f64.powf(((hi - lo) / 10.0f64).log10().floor()))
+            {
+                if (hi - lo) / step > 12.0 {
+                    continue;
+                }
+                let ticks: Vec<f64> = ((lo / step).ceil() as i64..=(hi / step).floor() as i64)
+                    .map(|k| k as f64 * step)
+                    .collect();
+                let labels: Vec<String> = ticks.iter().map(&f).collect();
+                let mut distinct = labels.clone();
+                distinct.dedup();
+                assert_eq!(distinct.len(), labels.len(), "{lo}..{hi}: {labels:?}");
+                let decimals = |l: &String| {
+                    l.split('.')
+                        .nth(1)
+                        .map_or(0, |d| d.trim_end_matches(['k', 'M']).len())
+                };
+                let nonzero: Vec<&String> = labels.iter().filter(|l| *l != "0").collect();
+                assert!(
+                    nonzero.iter().all(|l| decimals(l) == decimals(nonzero[0])),
+                    "{lo}..{hi}: one format per axis: {labels:?}"
+                );
+            }
+        }
+        assert_eq!(axis_formatter(13_950.0, 14_120.0, 10)(&14_050.0), "14.05k");
+        assert_eq!(axis_formatter(0.0, 1.0, 10)(&0.5), "0.5");
+        assert_eq!(axis_formatter(0.0, 30_000.0, 6)(&0.0), "0");
+        assert_eq!(axis_formatter(0.0, 30_000.0, 6)(&5_000.0), "5k");
+    }
 
     #[test]
     fn ticks_are_short() {

@@ -334,7 +334,16 @@ fn manifest_section(
     let extra = m
         .extra
         .iter()
-        .map(|(k, v)| format!("{k} = {}", fmt_num(*v)))
+        .map(|(k, v)| {
+            use crate::output::tables::Constant;
+            let v = match v {
+                Constant::Int(i) => i.to_string(),
+                Constant::Float(x) => fmt_num(*x),
+                Constant::Bool(b) => b.to_string(),
+                Constant::Text(t) => t.clone(),
+            };
+            format!("{k} = {v}")
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let mut rows = vec![

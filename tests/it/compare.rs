@@ -147,6 +147,35 @@ fn same_seed_gives_identical_base_runs_and_the_first_scenario_has_no_difference(
         s0a[0].1, s0a[1].1,
         "different runs start from different draws"
     );
+
+    // Every table of every scenario carries its `scenario` (utf8) first.
+    for (dir, name) in report.dirs.iter().zip(&report.scenarios) {
+        let parts = clustersim::output::layout::list_parts(dir).unwrap();
+        let tables: std::collections::BTreeSet<_> = parts.iter().map(|p| p.table).collect();
+        assert_eq!(tables.len(), 4, "{parts:?}");
+        for part in parts {
+            let df = clustersim::output::parquet::read(&part.path).unwrap();
+            assert_eq!(df.get_column_names()[0].as_str(), "scenario");
+            let col = df.column("scenario").unwrap().str().unwrap();
+            assert_eq!(col.len(), df.height());
+            assert!(
+                col.iter().all(|v| v == Some(name.as_str())),
+                "{}",
+                part.path.display()
+            );
+        }
+    }
+    // comparison.parquet carries the job's provenance.
+    let kv: std::collections::BTreeMap<String, String> =
+        clustersim::output::parquet::key_value_metadata(&report.comparison)
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(kv["clustersim.seed"], "5");
+    assert_eq!(kv["clustersim.runs"], "3");
+    assert_eq!(kv["clustersim.scenarios"], r#"["small","small_leak25"]"#);
+    assert_eq!(kv["clustersim.config_sha256.small"].len(), 64);
+    assert!(kv.contains_key("clustersim.config_sha256.small_leak25"));
 }
 
 fn clustersim(args: &[&str]) -> std::process::Output {
@@ -196,6 +225,50 @@ fn compare_command_prints_the_table_and_plots() {
     assert!(out.join("comparison.parquet").is_file());
     assert!(out.join("plots/comparison.png").is_file());
     assert!(out.join("plots/small_leak25/timeseries.svg").is_file());
+    // Each scenario's charts are titled with it.
+    for chart in ["timeseries.svg", "final_distribution.svg"] {
+        let svg = std::fs::read_to_string(out.join("plots/small_leak25").join(chart)).unwrap();
+        assert!(svg.contains("scenario small_leak25"), "{chart}");
+    }
+
+    // `export` writes one tidy CSV per table over both scenarios.
+    let o = clustersim(&["export", out.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let region = std::fs::read_to_string(out.join("csv/region.csv")).unwrap();
+    let mut lines = region.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("scenario,run,step,year,firms,"));
+    let rows: Vec<&str> = lines.collect();
+    let steps = clustersim::config::load(small()).unwrap().time.steps as usize;
+    assert_eq!(rows.len(), 2 * 3 * (steps + 1));
+    assert_eq!(
+        rows.iter()
+            .filter(|l| l.starts_with("small_leak25,"))
+            .count(),
+        3 * (steps + 1)
+    );
+    let comparison = std::fs::read_to_string(out.join("csv/comparison.csv")).unwrap();
+    assert!(
+        comparison.starts_with("scenario,outcome,n,mean,lo,hi,diff,"),
+        "{comparison}"
+    );
+    assert!(!std::fs::read_dir(out.join("csv")).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')));
+    let o = clustersim(&["export", tmp.path().join("nothing").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a directory"));
+    let o = clustersim(&["export", out.to_str().unwrap(), "--to", "xlsx"]);
+    assert_eq!(o.status.code(), Some(2));
 
     // Running again without --force refuses to overwrite, naming the directory.
     let o = clustersim(&[

@@ -313,7 +313,7 @@ fn resume_completes_lost_batches_identically() {
 fn extra_columns_come_first_in_every_table() {
     let dir = tmp();
     let mut spec = small_spec(dir.path(), 2);
-    spec.extra = vec![("point".into(), 3.0)];
+    spec.extra = vec![("point".into(), 3.0.into())];
     experiment::run_job(&spec).unwrap();
     for table in Table::ALL {
         let df = read_table(dir.path(), table);

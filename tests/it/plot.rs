@@ -377,7 +377,28 @@ fn comparison_chart_has_one_panel_per_outcome() {
     write_comparison(&path, &rows).unwrap();
     let out = dir.path().join("plots");
     let files = plot_comparison(&path, &out).unwrap();
-    assert_eq!(names(&files), ["comparison.png", "comparison.svg"]);
+    assert_eq!(
+        names(&files),
+        [
+            "comparison.png",
+            "comparison.svg",
+            "comparison_differences.png",
+            "comparison_differences.svg"
+        ]
+    );
+    // The differences chart: each non-base scenario's paired difference.
+    let d = svg(&out.join("comparison_differences.svg"));
+    for needle in [
+        "paired difference from hanoi and 95% interval over 20 runs",
+        "difference, firms",
+        "good_governance",
+        "showcase",
+    ] {
+        assert!(
+            d.contains(needle),
+            "comparison_differences.svg lacks {needle:?}"
+        );
+    }
     if let Some(keep) = std::env::var_os("CLUSTERSIM_KEEP_PLOTS") {
         std::fs::create_dir_all(&keep).unwrap();
         for f in &files {
@@ -388,7 +409,7 @@ fn comparison_chart_has_one_panel_per_outcome() {
     assert_eq!(png_size(&out.join("comparison.png")), (3 * 520, 380 + 130));
     let s = svg(&out.join("comparison.svg"));
     for needle in [
-        "Scenario comparison: mean and 95% interval over 20 runs (base: hanoi)",
+        "Scenarios hanoi vs good_governance vs showcase: mean and 95% interval over 20 runs (base: hanoi)",
         "Firms in clusters, final",
         "Mean effective quality Q, time mean",
         "Tax, final",

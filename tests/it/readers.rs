@@ -5,6 +5,10 @@
 //! the everyday pyarrow and pandas operations on every table. Without python3
 //! or one of those modules the test prints "SKIPPED: …" and passes, except
 //! under CI (`CI` set), where the CI script installs them and it fails.
+//! The same script reads `compare` and `sweep` directories (written by the
+//! real binary, then `clustersim export`): the `scenario` column, the typed
+//! parameter columns, the tables of all scenarios or points stacked and
+//! joined, and the CSV files.
 
 use std::path::Path;
 use std::process::Command;
@@ -71,4 +75,123 @@ fn outside_readers_open_every_table_folder() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("OK"), "{stdout}");
+}
+
+fn clustersim(args: &[&str]) {
+    let o = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn read_outputs(args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(Path::new(ROOT).join("tests/python/read_outputs.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    stdout
+}
+
+fn small_steps() -> u32 {
+    clustersim::config::load(Path::new(ROOT).join("configs/small.ron"))
+        .unwrap()
+        .time
+        .steps
+}
+
+#[test]
+fn outside_readers_open_a_comparison_as_tidy_tables() {
+    if !python_has("pyarrow, pandas, polars, duckdb") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let variant = dir.path().join("leaky.ron");
+    std::fs::write(
+        &variant,
+        format!(
+            "(base: {:?}, government: (leakage: 0.5))\n",
+            Path::new(ROOT).join("configs/small.ron")
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("cmp");
+    let out_s = out.to_str().unwrap();
+    clustersim(&[
+        "compare",
+        "configs/small.ron",
+        variant.to_str().unwrap(),
+        "--runs",
+        "3",
+        "--out",
+        out_s,
+        "-q",
+    ]);
+    clustersim(&["export", out_s]);
+    let steps = small_steps().to_string();
+    let stdout = read_outputs(&["compare", out_s, "3", &steps, "small", "leaky"]);
+    assert!(stdout.contains("2 scenarios"), "{stdout}");
+}
+
+#[test]
+fn outside_readers_open_a_sweep_with_typed_parameter_columns() {
+    if !python_has("pyarrow, pandas, polars, duckdb") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sw");
+    let out_s = out.to_str().unwrap();
+    clustersim(&[
+        "sweep",
+        "configs/small.ron",
+        "--set",
+        "government.leakage=0.1,0.3",
+        "--set",
+        "cooperation.max_degree=4,8",
+        "--set",
+        "government.outside_rule=Equal",
+        "--set",
+        "infrastructure.connect_before_establish=true",
+        "--runs",
+        "2",
+        "--out",
+        out_s,
+        "-q",
+    ]);
+    clustersim(&["export", out_s]);
+    let steps = small_steps().to_string();
+    let stdout = read_outputs(&["sweep", out_s, "2", &steps]);
+    // The script read the types from the design; check them here too.
+    for name in [
+        "government__leakage",
+        "cooperation__max_degree",
+        "government__outside_rule",
+        "infrastructure__connect_before_establish",
+    ] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
+    let design = clustersim::output::parquet::read(&out.join("design.parquet")).unwrap();
+    use polars::prelude::DataType;
+    let types: Vec<DataType> = design.dtypes();
+    assert_eq!(
+        types,
+        [
+            DataType::Float64,
+            DataType::Float64,
+            DataType::Int64,
+            DataType::String,
+            DataType::Boolean
+        ]
+    );
 }

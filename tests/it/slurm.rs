@@ -152,12 +152,18 @@ impl LocalCluster {
         cmd
     }
 
-    /// Every job log, for a failure message.
+    /// Every job log (the tasks' logs in each output directory's `logs/`,
+    /// and anything Slurm itself wrote), for a failure message.
     fn job_logs(&self) -> String {
         let mut all = String::new();
-        if let Ok(entries) = std::fs::read_dir(self.work().join("logs")) {
-            let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            paths.sort();
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for dir in ["logs", "sharded/logs", "single/logs"] {
+            if let Ok(entries) = std::fs::read_dir(self.work().join(dir)) {
+                paths.extend(entries.flatten().map(|e| e.path()));
+            }
+        }
+        paths.sort();
+        {
             for p in paths {
                 all += &format!(
                     "--- {}\n{}",
@@ -169,15 +175,12 @@ impl LocalCluster {
         all
     }
 
-    /// Submit with `sbatch --wait`, with `clustersim` as the binary the job runs.
+    /// Submit with `sbatch --wait`, with `clustersim` as the binary the job
+    /// runs and the script's own log placement (no `--output`).
     fn sbatch_wait_raw(&self, clustersim: &Path, args: &[&str]) -> Output {
         self.command("sbatch")
             .env("CLUSTERSIM", clustersim)
             .arg("--wait")
-            .arg(format!(
-                "--output={}/logs/%x-%A_%a.out",
-                self.work().display()
-            ))
             .args(args)
             .output()
             .expect("run sbatch")
@@ -382,6 +385,24 @@ fn job_array_union_equals_single_process_job() {
         "task 3 ran twice:\n{logs}"
     );
     assert!(logs.contains("one process, all runs, 2 threads"), "{logs}");
+    // The task logs are in the output directories, none in the submit directory.
+    let task_logs: Vec<String> = file_names(&sharded)
+        .into_iter()
+        .filter(|f| f.starts_with("logs/clustersim-") && f.ends_with(".out"))
+        .collect();
+    assert_eq!(task_logs.len(), 5, "4 tasks and 1 rerun: {task_logs:?}");
+    assert!(
+        file_names(&single)
+            .iter()
+            .any(|f| f.starts_with("logs/clustersim-")),
+        "{:?}",
+        file_names(&single)
+    );
+    let stray: Vec<String> = file_names(cluster.work())
+        .into_iter()
+        .filter(|f| !f.contains('/') && (f.ends_with(".out") || f.ends_with(".err")))
+        .collect();
+    assert!(stray.is_empty(), "logs in the submit directory: {stray:?}");
 
     // Every shard wrote its manifest and its part of every table.
     let sharded_files = file_names(&sharded);
