@@ -904,12 +904,25 @@ fn read_design(path: &Path) -> anyhow::Result<(Vec<usize>, Vec<Parameter>)> {
                 .map_or(0, |v| v as usize)
         })
         .collect();
+    // The config path of each column (`clustersim.factors`: column name →
+    // path, e.g. `government__leakage` → `government.leakage`); a column
+    // without one is shown by its name.
+    let paths: std::collections::BTreeMap<String, String> =
+        crate::output::parquet::key_value_metadata(path)
+            .ok()
+            .and_then(|kv| {
+                kv.into_iter()
+                    .find(|(k, _)| k == "clustersim.factors")
+                    .and_then(|(_, v)| serde_json::from_str(&v).ok())
+            })
+            .unwrap_or_default();
     let mut params = Vec::new();
     for c in df.columns() {
-        let name = c.name().as_str().to_string();
-        if name == "point" {
+        let column = c.name().as_str().to_string();
+        if column == "point" {
             continue;
         }
+        let name = paths.get(&column).cloned().unwrap_or(column);
         let dtype = c.dtype();
         if dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean) {
             let s = c.cast(&DataType::Float64).with_context(|| bad(&name))?;

@@ -384,6 +384,8 @@ fn a_sweep_report_shows_outcomes_against_each_parameter() {
     assert_eq!(key(&page, "runs"), "2");
     assert_eq!(
         key(&page, "parameters"),
+        // The swept config paths (design.parquet's columns are their SQL-
+        // and R-safe names, mapped back through `clustersim.factors`).
         "government.leakage, government.outside_rule"
     );
     let m = final_mean(&out.join("point-0002"), "firms_clusters");
