@@ -828,6 +828,13 @@ fn compare_body(out: &mut String, dir: &Path) -> anyhow::Result<()> {
         &render_svg(&cmp, 0.7)?,
         "Each scenario's mean and 95% interval per outcome; red: the paired difference from the base excludes 0.",
     );
+    if cmp.scenarios.len() > 1 {
+        figure(
+            out,
+            &render_svg(&plot::comparison::Differences(&cmp), 0.7)?,
+            "Each scenario's paired difference from the base and its 95% interval, per outcome, around zero.",
+        );
+    }
 
     heading(out, 2, "overlay", "Time series of the scenarios");
     let mut series = Vec::new();

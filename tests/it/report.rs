@@ -349,6 +349,10 @@ fn a_comparison_report_shows_paired_differences_and_overlaid_series() {
     let text = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(text.contains("Scenarios overlaid"), "the overlay chart");
     assert!(
+        text.contains("paired difference from tiny and 95% interval"),
+        "the paired-differences chart"
+    );
+    assert!(
         text.contains("href=\"tiny_leak/region/\""),
         "scenario links"
     );
