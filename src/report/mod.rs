@@ -227,6 +227,31 @@ fn status_name(s: Status) -> &'static str {
     }
 }
 
+/// The job's command line, each word quoted for a shell where it needs it.
+fn command_line(m: &Manifest) -> String {
+    m.command_line
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The version, commit and command line of a compare's or sweep's first
+/// job, the last rows of its overview table.
+fn provenance(m: &Manifest) -> Vec<(&'static str, Cell)> {
+    vec![
+        (
+            "clustersim version",
+            Cell::keyed(m.clustersim_version.clone(), "version"),
+        ),
+        (
+            "git commit",
+            Cell::new(m.git_commit.clone().unwrap_or_else(|| "unknown".into())),
+        ),
+        ("command line", Cell::keyed(command_line(m), "command-line")),
+    ]
+}
+
 /// Quote a command-line word for a shell when it needs it.
 fn shell_word(w: &str) -> String {
     if !w.is_empty()
@@ -393,17 +418,7 @@ fn manifest_section(
         ("start time", Cell::new(start.to_string())),
         ("end time", Cell::new(end)),
         ("wall time", Cell::new(wall)),
-        (
-            "command line",
-            Cell::keyed(
-                m.command_line
-                    .iter()
-                    .map(|w| shell_word(w))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                "command-line",
-            ),
-        ),
+        ("command line", Cell::keyed(command_line(m), "command-line")),
         (
             "config SHA-256",
             Cell::keyed(m.config_sha256.clone(), "config-sha256"),
@@ -748,34 +763,14 @@ fn compare_body(out: &mut String, dir: &Path) -> anyhow::Result<()> {
     let base_manifest = read_manifests(&dirs[0])?;
     let m = &base_manifest[0];
     heading(out, 2, "overview", "Comparison");
-    kv_table(
-        out,
-        vec![
-            ("scenarios", Cell::keyed(scenarios.join(", "), "scenarios")),
-            ("base", Cell::new(scenarios[0].clone())),
-            ("runs per scenario", Cell::keyed(m.runs.to_string(), "runs")),
-            ("seed", Cell::keyed(m.seed.to_string(), "seed")),
-            (
-                "clustersim version",
-                Cell::keyed(m.clustersim_version.clone(), "version"),
-            ),
-            (
-                "git commit",
-                Cell::new(m.git_commit.clone().unwrap_or_else(|| "unknown".into())),
-            ),
-            (
-                "command line",
-                Cell::keyed(
-                    m.command_line
-                        .iter()
-                        .map(|w| shell_word(w))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    "command-line",
-                ),
-            ),
-        ],
-    );
+    let mut overview = vec![
+        ("scenarios", Cell::keyed(scenarios.join(", "), "scenarios")),
+        ("base", Cell::new(scenarios[0].clone())),
+        ("runs per scenario", Cell::keyed(m.runs.to_string(), "runs")),
+        ("seed", Cell::keyed(m.seed.to_string(), "seed")),
+    ];
+    overview.extend(provenance(m));
+    kv_table(out, overview);
     para(
         out,
         "Every scenario ran with the same seed and run indices (common random numbers), so run r of each \
@@ -997,47 +992,27 @@ fn sweep_body(out: &mut String, dir: &Path) -> anyhow::Result<()> {
     let first = read_manifests(&dirs[0])?;
     let m = &first[0];
     heading(out, 2, "overview", "Sweep");
-    kv_table(
-        out,
-        vec![
-            (
-                "design points",
-                Cell::keyed(points.len().to_string(), "points"),
-            ),
-            (
+    let mut overview = vec![
+        (
+            "design points",
+            Cell::keyed(points.len().to_string(), "points"),
+        ),
+        (
+            "parameters",
+            Cell::keyed(
+                params
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 "parameters",
-                Cell::keyed(
-                    params
-                        .iter()
-                        .map(|p| p.name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    "parameters",
-                ),
             ),
-            ("runs per point", Cell::keyed(m.runs.to_string(), "runs")),
-            ("seed", Cell::keyed(m.seed.to_string(), "seed")),
-            (
-                "clustersim version",
-                Cell::keyed(m.clustersim_version.clone(), "version"),
-            ),
-            (
-                "git commit",
-                Cell::new(m.git_commit.clone().unwrap_or_else(|| "unknown".into())),
-            ),
-            (
-                "command line",
-                Cell::keyed(
-                    m.command_line
-                        .iter()
-                        .map(|w| shell_word(w))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    "command-line",
-                ),
-            ),
-        ],
-    );
+        ),
+        ("runs per point", Cell::keyed(m.runs.to_string(), "runs")),
+        ("seed", Cell::keyed(m.seed.to_string(), "seed")),
+    ];
+    overview.extend(provenance(m));
+    kv_table(out, overview);
     para(
         out,
         "Every point ran with the same seed and run indices (common random numbers across the design).",
