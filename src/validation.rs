@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::config::{ClusterType, ComponentRule, PartnerRule, Scenario, Shock};
 use crate::model::budget::split_components;
 use crate::model::infrastructure::{advance, quality};
+use crate::model::world::Firm;
 use crate::model::{RegionRow, Site, World};
 use crate::stats::{paired_difference, Interval};
 
@@ -278,6 +279,7 @@ fn type_index(t: ClusterType) -> usize {
 /// Run `scenario` once and collect the facts of one run.
 pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
     let mut w = World::new(scenario, seed, run);
+    w.keep_retired = true;
     let dt = scenario.time.dt;
     let year = (1.0 / dt).round().max(1.0) as u32;
     let steps = scenario.time.steps;
@@ -289,19 +291,27 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
     let initial_polluting: Vec<u32> = w
         .firms
         .iter()
-        .enumerate()
-        .filter(|(_, f)| f.polluting && matches!(f.site, Site::Home(_)))
-        .map(|(i, _)| i as u32)
+        .filter(|f| f.polluting && matches!(f.site, Site::Home(_)))
+        .map(|f| f.id)
         .collect();
     facts.initial_polluting_residential = initial_polluting.len() as u64;
-    let mut last_ln: Vec<f64> = w.firms.iter().map(|f| f.size.ln()).collect();
+    // ln S of the alive firms at the last year mark, by stable id.
+    let ln_by_id = |w: &World| {
+        let mut v = vec![f64::NAN; w.next_id as usize];
+        for f in &w.firms {
+            v[f.id as usize] = f.size.ln();
+        }
+        v
+    };
+    let mut last_ln = ln_by_id(&w);
     let mut shortage_sum = 0.0;
     for _ in 0..steps {
         w.step();
         facts.relocations += w.counters.relocations;
         shortage_sum += mean_shortage(&w);
         if w.step % year == 0 {
-            for (i, f) in w.firms.iter().enumerate() {
+            for f in by_id(w.firms.iter()) {
+                let i = f.id as usize;
                 if f.alive && i < last_ln.len() && f.born_step + year <= w.step {
                     let ln_s0 = scenario.sectors[f.sector as usize].size_median.ln();
                     facts
@@ -310,11 +320,7 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
                     facts.growth_sector.push(f.sector as u16);
                 }
             }
-            last_ln = w
-                .firms
-                .iter()
-                .map(|f| if f.alive { f.size.ln() } else { f64::NAN })
-                .collect();
+            last_ln = ln_by_id(&w);
         }
         if w.step >= last2y_from {
             // Area-weighted (MODEL.md §3), the occupancy the gate of §3 reads.
@@ -323,22 +329,22 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
     }
     facts.shortage_time_mean = shortage_sum / steps.max(1) as f64;
     facts.last = w.record().0;
-    facts.sizes = w.firms.iter().filter(|f| f.alive).map(|f| f.size).collect();
+    let alive = by_id(w.firms.iter().filter(|f| f.alive));
+    facts.sizes = alive.iter().map(|f| f.size).collect();
     facts.hill = hill(&facts.sizes, 0.1);
-    for (i, f) in w.firms.iter().enumerate() {
-        if !f.alive {
-            continue;
-        }
+    for f in &alive {
         if let Site::Cluster(c) = f.site {
             let t = w.clusters[c as usize].ctype;
             facts.degrees.push((t, f.partners.len() as u32));
             for &j in &f.partners {
-                let other = w.firms[j as usize].site;
+                let other = &w.firms[j as usize];
                 // Count each link once from its lower end, for each type it touches.
-                if (j as usize) < i {
+                if other.id < f.id {
                     continue;
                 }
-                let Site::Cluster(oc) = other else { continue };
+                let Site::Cluster(oc) = other.site else {
+                    continue;
+                };
                 let cross = oc != c;
                 let ot = w.clusters[oc as usize].ctype;
                 let mut types = vec![type_index(t)];
@@ -354,19 +360,17 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
             }
         }
     }
-    facts.polluting_relocations = w
-        .firms
-        .iter()
-        .filter(|f| f.polluting && f.relocated)
-        .count() as u64;
+    // Every firm the run created, alive or dead, in id order.
+    let all = by_id(w.firms.iter().chain(&w.retired));
+    facts.polluting_relocations = all.iter().filter(|f| f.polluting && f.relocated).count() as u64;
     facts.initial_polluting_moved = initial_polluting
         .iter()
-        .filter(|&&i| w.firms[i as usize].relocated)
+        .filter(|&&i| all[i as usize].relocated)
         .count() as u64;
     // Survival over exact windows: a firm that entered in step b has lived
     // `span` quarters when it is still alive at the end of step b + span − 1
     // (it went through the exit draws of steps b … b + span − 1).
-    for f in w.firms.iter().filter(|f| f.born_step > 0) {
+    for f in all.iter().filter(|f| f.born_step > 0) {
         for (span, at_risk, survived) in [
             (2 * year, &mut facts.at_risk_2y, &mut facts.survived_2y),
             (4 * year, &mut facts.at_risk_4y, &mut facts.survived_4y),
@@ -380,6 +384,13 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
         }
     }
     facts
+}
+
+/// `firms` in stable-id order (the world stores them by site).
+fn by_id<'w>(firms: impl Iterator<Item = &'w Firm>) -> Vec<&'w Firm> {
+    let mut v: Vec<&Firm> = firms.collect();
+    v.sort_unstable_by_key(|f| f.id);
+    v
 }
 
 /// The facts of runs 0..runs of `scenario` (in parallel, in run order).

@@ -57,11 +57,13 @@ impl World<'_> {
         let slot = |j: u32| self.firms[j as usize].slot as usize;
         let max_degree = co.max_degree as usize;
 
-        // Dissolution of links inside the cluster, each pair once (i < j).
+        // Dissolution of links inside the cluster, each pair once (by stable id, i < j).
         let mut gone = Vec::new();
         for (k, &i) in members.iter().enumerate() {
+            let id_i = self.firms[i as usize].id;
             for &j in &partners[k] {
-                if j > i && self.firms[j as usize].site == here && rng.random::<f64>() < p_decay {
+                let fj = &self.firms[j as usize];
+                if fj.id > id_i && fj.site == here && rng.random::<f64>() < p_decay {
                     gone.push((i, j));
                 }
             }
@@ -247,9 +249,10 @@ impl World<'_> {
         let mut gone = Vec::new();
         for c in &self.clusters {
             for &i in &c.members {
-                let si = self.firms[i as usize].site;
+                let (si, id_i) = (self.firms[i as usize].site, self.firms[i as usize].id);
                 for &j in &self.firms[i as usize].partners {
-                    if j > i && self.firms[j as usize].site != si && rng.random::<f64>() < p_decay {
+                    let fj = &self.firms[j as usize];
+                    if fj.id > id_i && fj.site != si && rng.random::<f64>() < p_decay {
                         gone.push((i, j));
                     }
                 }

@@ -179,6 +179,7 @@ impl World<'_> {
                 }
             }
             self.add_firm(Firm {
+                id: 0,
                 sector: s as u32,
                 site,
                 slot: 0,

@@ -101,16 +101,7 @@ impl World<'_> {
         let ln_degree: Vec<f64> = (0..=sc.cooperation.max_degree as usize)
             .map(|d| (1.0 + d as f64).ln())
             .collect();
-        let max_age = self
-            .clusters
-            .iter()
-            .map(|c| &c.members)
-            .chain(self.areas.iter().map(|a| &a.members))
-            .flatten()
-            .map(|&i| self.firms[i as usize].age)
-            .max()
-            .unwrap_or(0);
-        let age_factor = age_factors(sc, max_age);
+        let age_factor = age_factors(sc, self.age_bound);
         let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| s.size_median.ln()).collect();
         let year = (1.0 / dt).round().max(1.0) as u32;
         let ctx = Ctx {
@@ -167,6 +158,7 @@ impl World<'_> {
             dead.extend_from_slice(&died_here);
         }
         self.drop_dead_links(&dead);
+        self.age_bound += 1;
 
         for c in self.clusters.iter_mut().filter(|c| c.operating()) {
             c.labor_pool *= (gp.labor_growth * dt).exp();

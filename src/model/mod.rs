@@ -44,6 +44,10 @@ impl World<'_> {
         self.growth(step);
         self.relocation(step);
         self.accounts();
+        let n = self.firms.len();
+        if n >= self.compact_min_firms && self.disorder * 8 >= n {
+            self.compact();
+        }
         self.step = step;
     }
 }

@@ -246,19 +246,19 @@ impl World<'_> {
         clusters.chain(areas).collect()
     }
 
-    /// The final firm snapshot: alive firms by id.
+    /// The final firm snapshot: alive firms by stable id.
     pub fn firm_rows(&self) -> Vec<FirmRow> {
-        self.firms
+        let mut rows: Vec<FirmRow> = self
+            .firms
             .iter()
-            .enumerate()
-            .filter(|(_, f)| f.alive)
-            .map(|(id, f)| {
+            .filter(|f| f.alive)
+            .map(|f| {
                 let (in_cluster, site) = match f.site {
                     Site::Cluster(c) => (true, c),
                     Site::Home(a) => (false, a),
                 };
                 FirmRow {
-                    firm: id as u64,
+                    firm: u64::from(f.id),
                     sector: f.sector,
                     in_cluster,
                     site,
@@ -270,6 +270,8 @@ impl World<'_> {
                     relocated: f.relocated,
                 }
             })
-            .collect()
+            .collect();
+        rows.sort_unstable_by_key(|r| r.firm);
+        rows
     }
 }

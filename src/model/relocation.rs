@@ -35,6 +35,16 @@ struct ChoiceSet {
     d_min: f64,
 }
 
+/// A residential firm as the phase reads it.
+#[derive(Clone, Copy)]
+struct Resident {
+    firm: u32,
+    home: u32,
+    sector: u32,
+    polluting: bool,
+    land: f64,
+}
+
 fn logistic(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -104,16 +114,27 @@ impl World<'_> {
 
         let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
         // Residential firms in a random order over all areas (MODEL.md §4.6).
-        let mut residents: Vec<u32> = self
+        // What the phase reads of each, gathered first in storage order
+        // (the shuffle permutes these, so the loop reads no firm it does
+        // not move).
+        let mut residents: Vec<Resident> = self
             .areas
             .iter()
-            .flat_map(|a| a.members.iter().copied())
+            .enumerate()
+            .flat_map(|(a, area)| area.members.iter().map(move |&i| (a as u32, i)))
+            .map(|(home, i)| {
+                let f = &self.firms[i as usize];
+                Resident {
+                    firm: i,
+                    home,
+                    sector: f.sector,
+                    polluting: f.polluting,
+                    land: f.land,
+                }
+            })
             .collect();
         residents.shuffle(&mut rng);
-        let n_polluting = residents
-            .iter()
-            .filter(|&&i| self.firms[i as usize].polluting)
-            .count();
+        let n_polluting = residents.iter().filter(|r| r.polluting).count();
         let subsidy_each = if n_polluting > 0 {
             self.subsidy_pool / n_polluting as f64
         } else {
@@ -157,10 +178,9 @@ impl World<'_> {
                 [p_move(iv_ub, 0.0, false).0, p_move(iv_ub, 0.0, true).0]
             })
             .collect();
-        for i in residents {
-            let f = &self.firms[i as usize];
-            let Site::Home(home) = f.site else { continue };
-            let (land, pol, sector) = (f.land, f.polluting, f.sector as usize);
+        for r in residents {
+            let (i, home) = (r.firm, r.home);
+            let (land, pol, sector) = (r.land, r.polluting, r.sector as usize);
             let u_dest: f64 = rng.random();
             let u: f64 = rng.random();
             let u_force: f64 = if pol && forced_on { rng.random() } else { 1.0 };

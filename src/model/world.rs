@@ -90,6 +90,11 @@ pub struct Area {
 /// One firm.
 #[derive(Debug, Clone)]
 pub struct Firm {
+    /// Stable id: the order of creation (initial firms first, then entrants),
+    /// set by `add_firm`. The firm's index in `World::firms` is its place in
+    /// storage, which `World::compact` changes; outputs and every decision
+    /// that depends on an order of firms use this id.
+    pub id: u32,
     pub sector: u32,
     pub site: Site,
     /// Index of this firm in its site's `members`.
@@ -151,7 +156,28 @@ pub struct World<'a> {
     pub step: u32,
     pub clusters: Vec<Cluster>,
     pub areas: Vec<Area>,
+    /// Alive firms (and, within a step, those that died in it), stored by
+    /// site after `compact`: cluster 0's members in member order, cluster
+    /// 1's, …, then the residential areas'. Indexed by storage index.
     pub firms: Vec<Firm>,
+    /// The next stable id (`Firm::id`): firms created so far.
+    pub next_id: u32,
+    /// Dead firms moved out of `firms` by `compact`, kept only when
+    /// `keep_retired` is set (validation reads their histories).
+    pub retired: Vec<Firm>,
+    pub keep_retired: bool,
+    /// The storage `compact` reuses (last step's vector, emptied) and its
+    /// map from old to new storage index.
+    spare: Vec<Firm>,
+    remap: Vec<u32>,
+    /// Firms added, moved or killed since the last `compact`.
+    pub disorder: usize,
+    /// Stored firms from which `step` compacts (`COMPACT_MIN_FIRMS` unless
+    /// set; 0 always, `usize::MAX` never; results do not depend on it).
+    pub compact_min_firms: usize,
+    /// No alive firm is older (steps): the largest age added, plus the
+    /// growth steps since (growth's age-factor table reaches it).
+    pub age_bound: u32,
     /// Money not placed in earlier steps.
     pub carry: f64,
     /// Tax of the last step.
@@ -335,15 +361,21 @@ pub fn spin_up(
     d
 }
 
-/// Room for the firms one run is expected to create (initial firms plus the
-/// mean entrants of every step, MODEL.md §4.3, with four standard
-/// deviations to spare), so that the firm vector is allocated once instead
-/// of doubling (and holding both copies while it grows) in a big run.
+/// Stored firms from which a step ends with `World::compact` when an eighth
+/// of them changed: below it the firm vector sits in the core's cache and
+/// reordering it would cost more than it saves.
+pub const COMPACT_MIN_FIRMS: usize = 16_384;
+
+/// Room for the initial firms and the mean entrants of the first two years
+/// (MODEL.md §4.3), with four standard deviations to spare: in a big world
+/// the firm vector holds the alive firms and few dead ones (`World::compact`
+/// drops them), so it seldom grows after that; a small one grows by doubling.
 fn firm_capacity(sc: &Scenario) -> usize {
     let dt = sc.time.dt;
+    let two_years = (2.0 / dt).ceil() as u32;
     let mut n = f64::from(sc.initial.firms_in_clusters) + f64::from(sc.initial.firms_residential);
     for sec in &sc.sectors {
-        for step in 0..sc.time.steps {
+        for step in 0..sc.time.steps.min(two_years) {
             n += sec.entry_rate * dt * (1.0 + sec.demand_growth).powf(f64::from(step) * dt);
         }
     }
@@ -505,6 +537,14 @@ impl<'a> World<'a> {
             clusters,
             areas,
             firms: Vec::with_capacity(firm_capacity(sc)),
+            next_id: 0,
+            retired: Vec::new(),
+            keep_retired: false,
+            spare: Vec::new(),
+            remap: Vec::new(),
+            disorder: 0,
+            compact_min_firms: COMPACT_MIN_FIRMS,
+            age_bound: 0,
             carry: 0.0,
             last_tax: 0.0,
             training_pool: 0.0,
@@ -517,6 +557,9 @@ impl<'a> World<'a> {
         world.rebuild_nearest();
         world.init_firms(&mut rng);
         world.counters.initial_firms = world.firms.len() as u64;
+        if world.firms.len() >= world.compact_min_firms {
+            world.compact();
+        }
         world.refresh_labour();
         world
     }
@@ -597,6 +640,7 @@ impl<'a> World<'a> {
                 }
             }
             self.add_firm(Firm {
+                id: 0,
                 sector: sector as u32,
                 site,
                 slot: 0,
@@ -619,14 +663,19 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Add a firm at its `site`; returns its id.
+    /// Add a firm at its `site` under the next stable id; returns its
+    /// storage index.
     pub fn add_firm(&mut self, mut f: Firm) -> u32 {
         let id = self.firms.len() as u32;
+        f.id = self.next_id;
+        self.next_id += 1;
         f.ln_size = f.size.ln();
         f.ln_prod = f.productivity.ln();
         let site = f.site;
+        self.age_bound = self.age_bound.max(f.age);
         self.firms.push(f);
         self.attach(id, site);
+        self.disorder += 1;
         id
     }
 
@@ -696,12 +745,14 @@ impl<'a> World<'a> {
     pub fn move_firm(&mut self, id: u32, site: Site) {
         self.detach(id);
         self.attach(id, site);
+        self.disorder += 1;
     }
 
     /// Mark firm `id` dead and remove it from its site. Its links are removed
     /// by `drop_dead_links`, which callers run after a phase.
     pub fn kill_firm(&mut self, id: u32) {
         self.detach(id);
+        self.disorder += 1;
         let f = &mut self.firms[id as usize];
         f.alive = false;
         f.died_step = self.step + 1;
@@ -718,6 +769,64 @@ impl<'a> World<'a> {
                 }
             }
         }
+    }
+
+    /// Store the alive firms by site — cluster 0's members in member order,
+    /// cluster 1's, …, then the residential areas' — and drop the dead ones
+    /// (into `retired` when `keep_retired` is set). Storage indices change:
+    /// member, kin and partner lists are renumbered; slots, stable ids and
+    /// every list's order stay. Nothing the model computes depends on
+    /// storage order (orders of firms go by `Firm::id`), so a run's record is
+    /// the same however often this runs (a test checks it). In a world of
+    /// `compact_min_firms` or more it runs after initialisation and at the
+    /// end of a step once an eighth of the firms have been added, moved or
+    /// killed since the last time (`disorder`), so that a site's firms sit
+    /// together in memory and few dead firms are carried (O(firms), two
+    /// vectors reused).
+    pub fn compact(&mut self) {
+        self.disorder = 0;
+        let mut old = std::mem::take(&mut self.firms);
+        let mut new = std::mem::take(&mut self.spare);
+        let mut remap = std::mem::take(&mut self.remap);
+        new.clear();
+        new.reserve(old.len());
+        remap.clear();
+        remap.resize(old.len(), u32::MAX);
+        let lists = self
+            .clusters
+            .iter_mut()
+            .map(|c| &mut c.members)
+            .chain(self.areas.iter_mut().map(|a| &mut a.members));
+        for members in lists {
+            for m in members.iter_mut() {
+                let f = &mut old[*m as usize];
+                let k = new.len() as u32;
+                remap[*m as usize] = k;
+                new.push(Firm {
+                    partners: std::mem::take(&mut f.partners),
+                    ..*f
+                });
+                *m = k;
+            }
+        }
+        for a in &mut self.areas {
+            for j in &mut a.kin {
+                *j = remap[*j as usize];
+            }
+        }
+        for f in &mut new {
+            for p in &mut f.partners {
+                debug_assert!(remap[*p as usize] != u32::MAX, "a link to a dead firm");
+                *p = remap[*p as usize];
+            }
+        }
+        if self.keep_retired {
+            self.retired.extend(old.drain(..).filter(|f| !f.alive));
+        }
+        old.clear();
+        self.spare = old;
+        self.firms = new;
+        self.remap = remap;
     }
 
     /// Rebuild every area's nearest-operating-cluster list from scratch. One

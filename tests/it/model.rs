@@ -60,6 +60,7 @@ fn home(x: f64) -> ResidentialSpec {
 /// A median firm of sector 0 from home area 0 at `site`.
 fn firm(site: Site, land: f64) -> Firm {
     Firm {
+        id: 0,
         sector: 0,
         site,
         slot: 0,
@@ -173,6 +174,92 @@ fn parallel_phases_give_the_sequential_record_for_any_thread_count() {
                 "run {run}, {threads} threads: records differ"
             );
         }
+    }
+}
+
+/// What `records_compacting` returns.
+struct Compacted {
+    region: Vec<clustersim::model::RegionRow>,
+    clusters: Vec<clustersim::model::ClusterRow>,
+    firms: Vec<clustersim::model::FirmRow>,
+    reordered: bool,
+    /// Relocations and exits over the run.
+    moves: (u64, u64),
+    ids: Vec<u32>,
+}
+
+/// One run's records, step by step, with `compact_min_firms` set (0:
+/// compact whenever an eighth of the firms changed; `usize::MAX`: never),
+/// invariants checked after every step. Also returns whether storage order
+/// ever differed from id order, the run's relocations and exits, and the
+/// stable ids of every firm created (alive and retired), sorted.
+fn records_compacting(sc: &Scenario, run: u64, compact_min_firms: usize) -> Compacted {
+    let mut w = World::new(sc, 17, run);
+    w.compact_min_firms = compact_min_firms;
+    w.keep_retired = true;
+    let (r, c) = w.record();
+    let (mut region, mut clusters) = (vec![r], c);
+    let (mut reordered, mut moves) = (false, (0, 0));
+    for _ in 0..sc.time.steps {
+        w.step();
+        w.check_invariants()
+            .unwrap_or_else(|e| panic!("step {}: {e}", w.step));
+        reordered |= w.firms.iter().enumerate().any(|(k, f)| f.id as usize != k);
+        moves.0 += w.counters.relocations;
+        moves.1 += w.counters.exits;
+        let (r, c) = w.record();
+        region.push(r);
+        clusters.extend(c);
+    }
+    let mut ids: Vec<u32> = w.firms.iter().chain(&w.retired).map(|f| f.id).collect();
+    ids.sort_unstable();
+    Compacted {
+        region,
+        clusters,
+        firms: w.firm_rows(),
+        reordered,
+        moves,
+        ids,
+    }
+}
+
+/// `World::compact` (firms stored by site, dead ones dropped) changes where
+/// firms are stored, never what the model computes: the records, the final
+/// firms and their stable ids are those of a run that never compacts, and
+/// every firm created is kept once (alive in `firms` or in `retired`).
+#[test]
+fn compacting_the_firm_vector_leaves_the_record_unchanged() {
+    let mut sc = Scenario::default();
+    sc.time.steps = 24;
+    for run in [0, 5] {
+        let never = records_compacting(&sc, run, usize::MAX);
+        let often = records_compacting(&sc, run, 0);
+        assert!(!never.reordered, "without compaction storage is id order");
+        assert!(
+            often.reordered,
+            "run {run}: compaction never reordered the firms"
+        );
+        let (relocations, exits) = often.moves;
+        assert!(
+            relocations > 0 && exits > 0,
+            "{relocations} relocations, {exits} exits"
+        );
+        assert!(
+            never.region == often.region,
+            "run {run}: region records differ"
+        );
+        assert!(
+            never.clusters == often.clusters,
+            "run {run}: cluster records differ"
+        );
+        assert!(never.firms == often.firms, "run {run}: final firms differ");
+        let n = never.ids.len() as u32;
+        assert_eq!(
+            often.ids,
+            (0..n).collect::<Vec<_>>(),
+            "run {run}: every id once"
+        );
+        assert_eq!(never.ids, often.ids);
     }
 }
 
