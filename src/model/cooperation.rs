@@ -9,7 +9,7 @@
 
 use rand::Rng;
 
-use super::world::{Site, World};
+use super::world::{map_units, Site, World};
 use crate::config::{ClusterType, PartnerRule};
 use crate::rng::{Purpose, Stream};
 
@@ -226,7 +226,7 @@ impl World<'_> {
             };
             world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng)
         };
-        let queued: Vec<Vec<(u32, bool)>> = if self.alive() >= self.parallel_min_firms {
+        let queued: Vec<Vec<(u32, bool)>> = if self.parallel() {
             use rayon::prelude::*;
             here.par_iter()
                 .zip(lists.par_iter_mut())
@@ -245,21 +245,29 @@ impl World<'_> {
         // Global sub-phase: cross-cluster links dissolve, then the triadic
         // and kin attempts (which may cross clusters) are made in the order
         // they were queued.
-        let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
-        let mut gone = Vec::new();
-        for c in &self.clusters {
-            for &i in &c.members {
-                let (si, id_i) = (self.firms[i as usize].site, self.firms[i as usize].id);
-                for &j in &self.firms[i as usize].partners {
-                    let fj = &self.firms[j as usize];
-                    if fj.id > id_i && fj.site != si && rng.random::<f64>() < p_decay {
-                        gone.push((i, j));
+        // The cross-cluster links, each once from its lower id, found per
+        // cluster (in parallel in a big world), then one draw each in
+        // cluster and member order.
+        let parallel = self.parallel();
+        let world = &*self;
+        let crossing_links = map_units(parallel, self.clusters.len(), |c| {
+            let mut out = Vec::new();
+            for &i in &world.clusters[c].members {
+                let fi = &world.firms[i as usize];
+                for &j in &fi.partners {
+                    let fj = &world.firms[j as usize];
+                    if fj.id > fi.id && fj.site != fi.site {
+                        out.push((i, j));
                     }
                 }
             }
-        }
-        for (i, j) in gone {
-            self.unlink(i, j);
+            out
+        });
+        let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
+        for (i, j) in crossing_links.into_iter().flatten() {
+            if rng.random::<f64>() < p_decay {
+                self.unlink(i, j);
+            }
         }
         for (i, triadic) in crossing {
             let cand = if triadic {
@@ -286,11 +294,13 @@ impl World<'_> {
 
         // Spillover from partners' productivity at the start of the sub-phase
         // (a snapshot, so the order in which firms are updated does not matter).
+        // Per cluster, in parallel in a big world.
         let rate = co.spillover * dt;
-        let mut updates = Vec::new();
-        for c in &self.clusters {
-            for &i in &c.members {
-                let f = &self.firms[i as usize];
+        let world = &*self;
+        let updates = map_units(parallel, self.clusters.len(), |c| {
+            let mut out = Vec::new();
+            for &i in &world.clusters[c].members {
+                let f = &world.firms[i as usize];
                 if f.partners.is_empty() {
                     continue;
                 }
@@ -298,13 +308,14 @@ impl World<'_> {
                 let gain: f64 = f
                     .partners
                     .iter()
-                    .map(|&j| (self.firms[j as usize].productivity - ai).max(0.0))
+                    .map(|&j| (world.firms[j as usize].productivity - ai).max(0.0))
                     .sum::<f64>()
                     / f.partners.len() as f64;
-                updates.push((i, ai + rate * gain));
+                out.push((i, ai + rate * gain));
             }
-        }
-        for (i, v) in updates {
+            out
+        });
+        for (i, v) in updates.into_iter().flatten() {
             let f = &mut self.firms[i as usize];
             f.productivity = v;
             f.ln_prod = v.ln();

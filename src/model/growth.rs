@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
-use super::world::World;
+use super::world::{map_units, World};
 use crate::rng::Purpose;
 
 /// The exit hazard's age factor (1 + age in years)^(−exit_age_exponent) for
@@ -117,12 +117,7 @@ impl World<'_> {
         // reads only its own firms and itself), then applied site by site.
         let world = &*self;
         let grow = |site_ix: usize| world.grow_site(step, site_ix, &ctx);
-        let grown: Vec<Vec<Grown>> = if self.alive() >= self.parallel_min_firms {
-            use rayon::prelude::*;
-            (0..n_sites).into_par_iter().map(grow).collect()
-        } else {
-            (0..n_sites).map(grow).collect()
-        };
+        let grown: Vec<Vec<Grown>> = map_units(self.parallel(), n_sites, grow);
 
         let mut dead: Vec<u32> = Vec::new();
         let mut died_here = Vec::new();

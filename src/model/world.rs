@@ -195,6 +195,21 @@ pub struct World<'a> {
     pub parallel_min_firms: u64,
 }
 
+/// `f` over `0..n` (sites or other units of a phase), in parallel (rayon)
+/// when `parallel`; the results come back in index order either way.
+pub fn map_units<T: Send>(
+    parallel: bool,
+    n: usize,
+    f: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
+    if parallel {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().map(&f).collect()
+    } else {
+        (0..n).map(f).collect()
+    }
+}
+
 /// Sample an index from a cumulative weight vector (last element = total).
 pub fn sample_cdf(cdf: &[f64], rng: &mut Stream) -> usize {
     let total = *cdf.last().unwrap_or(&0.0);
@@ -872,12 +887,15 @@ impl<'a> World<'a> {
     /// Employment and shortage of every cluster from its members' sizes.
     pub fn refresh_labour(&mut self) {
         let rpw = self.sc.growth.revenue_per_worker;
-        for c in &mut self.clusters {
-            let emp: f64 = c
+        let world = &*self;
+        let employment = map_units(self.parallel(), self.clusters.len(), |c| {
+            world.clusters[c]
                 .members
                 .iter()
-                .map(|&i| self.firms[i as usize].size / rpw)
-                .sum();
+                .map(|&i| world.firms[i as usize].size / rpw)
+                .sum::<f64>()
+        });
+        for (c, emp) in self.clusters.iter_mut().zip(employment) {
             c.employment = emp;
             c.shortage = if c.labor_pool > 0.0 {
                 (emp / c.labor_pool - 1.0).max(0.0)
@@ -890,6 +908,12 @@ impl<'a> World<'a> {
     /// Enforcement E(t) at the current step.
     pub fn enforcement(&self, step: u32) -> f64 {
         self.sc.relocation.enforcement.at(step)
+    }
+
+    /// Whether the local phases run over sites in parallel (from
+    /// `parallel_min_firms` alive firms).
+    pub fn parallel(&self) -> bool {
+        self.alive() >= self.parallel_min_firms
     }
 
     /// Number of alive firms.
