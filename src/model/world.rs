@@ -156,9 +156,10 @@ pub struct World<'a> {
     pub step: u32,
     pub clusters: Vec<Cluster>,
     pub areas: Vec<Area>,
-    /// Alive firms (and, within a step, those that died in it), stored by
-    /// site after `compact`: cluster 0's members in member order, cluster
-    /// 1's, …, then the residential areas'. Indexed by storage index.
+    /// The firms, indexed by storage index: the alive ones and the dead
+    /// ones `compact` has not dropped yet (in a small world it never runs,
+    /// and storage index = id). Right after `compact`: cluster 0's members
+    /// in member order, cluster 1's, …, then the residential areas'.
     pub firms: Vec<Firm>,
     /// The next stable id (`Firm::id`): firms created so far.
     pub next_id: u32,
