@@ -262,8 +262,9 @@ impl Figure for MomentsChart<'_> {
                 0.08,
             );
             let n = d.log.len.max(1) as f64;
-            let y_fmt = axis_formatter(y0, y1, 5);
             let captioned = caption(panel, name, &st)?;
+            let ny = st.y_ticks(&captioned);
+            let y_fmt = axis_formatter(y0, y1, ny);
             let mut chart = st
                 .chart(&captioned, &labels_of(y0, y1, &y_fmt))
                 .build_cartesian_2d(-0.5..n - 0.5, y0..y1)
@@ -273,8 +274,8 @@ impl Figure for MomentsChart<'_> {
                 .styled(&st)
                 .x_desc("evaluation")
                 .x_label_formatter(&|v| format!("{v:.0}"))
-                .x_labels(5)
-                .y_labels(5)
+                .x_labels(st.x_ticks(&captioned))
+                .y_labels(ny)
                 .y_label_formatter(&y_fmt)
                 .draw()
                 .drawn()?;
@@ -358,7 +359,8 @@ impl Figure for ProfilesChart<'_> {
             );
             // A parameter's path can be long: the caption wraps.
             let panel = caption(panel, &text, &st)?;
-            let y_fmt = axis_formatter(y0, y1, 5);
+            let (nx, ny) = (st.x_ticks(&panel), st.y_ticks(&panel));
+            let y_fmt = axis_formatter(y0, y1, ny);
             let mut chart = st
                 .chart(&panel, &labels_of(y0, y1, &y_fmt))
                 .build_cartesian_2d(x0..x1, y0..y1)
@@ -368,9 +370,9 @@ impl Figure for ProfilesChart<'_> {
                 .styled(&st)
                 .x_desc("value")
                 .y_desc("loss")
-                .x_labels(5)
-                .y_labels(5)
-                .x_label_formatter(&axis_formatter(x0, x1, 5))
+                .x_labels(nx)
+                .y_labels(ny)
+                .x_label_formatter(&axis_formatter(x0, x1, nx))
                 .y_label_formatter(&y_fmt)
                 .draw()
                 .drawn()?;

@@ -210,8 +210,9 @@ impl Comparison {
         st: &Style,
     ) -> anyhow::Result<ChartContext<'a, DB, ScenarioAxis>> {
         let (title, _) = outcome_label(outcome);
-        let y_fmt = axis_formatter(y0, y1, 5);
         let captioned = caption(area, &title, st)?;
+        let ny = st.y_ticks(&captioned);
+        let y_fmt = axis_formatter(y0, y1, ny);
         let mut chart = st
             .chart(&captioned, &labels_of(y0, y1, &y_fmt))
             // Integer ranges are inclusive in plotters: 0..n−1 gives n segments.
@@ -233,7 +234,7 @@ impl Comparison {
                 SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
-            .y_labels(5)
+            .y_labels(ny)
             .y_label_formatter(&y_fmt)
             .draw()
             .drawn()?;

@@ -95,7 +95,7 @@ impl FinalDistribution {
 
 impl Figure for FinalDistribution {
     fn size(&self) -> (u32, u32) {
-        (1000, 720)
+        (1000, 900)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
@@ -116,7 +116,7 @@ impl Figure for FinalDistribution {
         let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
         draw_hist(
             &left,
-            "Effective quality Q",
+            "Quality Q",
             "Q (0–1)",
             &self.quality,
             RGBColor(33, 145, 140),
@@ -156,7 +156,7 @@ fn draw_hist<DB: DrawingBackend>(
     let text = if values.is_empty() {
         title.to_string()
     } else {
-        format!("{title}, mean {}", fmt_tick(stats::mean(values)))
+        format!("{title}: mean {}", fmt_tick(stats::mean(values)))
     };
     let captioned = caption(area, &text, st)?;
     let mut chart = st
@@ -168,8 +168,8 @@ fn draw_hist<DB: DrawingBackend>(
         .styled(st)
         .x_desc(x_desc)
         .y_desc("clusters × runs")
-        .x_labels(5)
-        .y_labels(5)
+        .x_labels(st.x_ticks(&captioned))
+        .y_labels(st.y_ticks(&captioned))
         .x_label_formatter(&|v| fmt_tick(*v))
         .y_label_formatter(&y_fmt)
         .draw()

@@ -279,6 +279,20 @@ impl Style {
         self.font(1.15)
     }
 
+    /// How many y ticks a panel drawn on `area` (caption already taken
+    /// off) has room for: one per 1.8 ems of its plotting height, 3 to 6.
+    pub fn y_ticks<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> usize {
+        let ems = f64::from(area.dim_in_pixel().1) / self.em - 3.3;
+        ((ems / 1.8).floor().max(0.0) as usize).clamp(3, 6)
+    }
+
+    /// How many x ticks of up to about four characters a panel drawn on
+    /// `area` has room for: one per 3.5 ems of its plotting width, 2 to 8.
+    pub fn x_ticks<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> usize {
+        let ems = f64::from(area.dim_in_pixel().0) / self.em - 6.0;
+        ((ems / 3.5).floor().max(0.0) as usize).clamp(2, 8)
+    }
+
     /// A chart builder on `area` with this style's margins and label areas:
     /// room for y tick labels as wide as the longest of `y_labels` and for
     /// the axis descriptions.

@@ -21,7 +21,7 @@ use crate::sensitivity::{read_index_rows, IndexRow};
 /// Panels per row: two, each half a column wide at the smallest legible text.
 const COLUMNS: usize = 2;
 /// Pixel size of one panel at scale 1.
-const PANEL: (u32, u32) = (500, 420);
+const PANEL: (u32, u32) = (500, 460);
 /// Height of the title and the legend at scale 1.
 const HEADER: u32 = 300;
 
@@ -211,8 +211,9 @@ impl Sensitivity {
         };
         let np = self.parameters.len();
         let y1 = y1.max(1e-9);
-        let y_fmt = axis_formatter(y0, y1, 5);
         let captioned = caption(area, &title, st)?;
+        let ny = st.y_ticks(&captioned);
+        let y_fmt = axis_formatter(y0, y1, ny);
         let mut chart = st
             .chart(&captioned, &labels_of(y0, y1, &y_fmt))
             .build_cartesian_2d(-0.5..(np as f64 - 0.5), y0..y1)
@@ -231,7 +232,7 @@ impl Sensitivity {
                 }
             })
             .x_desc("parameter")
-            .y_labels(5)
+            .y_labels(ny)
             .y_label_formatter(&y_fmt)
             .draw()
             .drawn()?;
@@ -281,8 +282,9 @@ impl Sensitivity {
             0.05,
         );
         let (title, _) = outcome_label(outcome);
-        let y_fmt = axis_formatter(y0, y1, 5);
         let captioned = caption(area, &title, st)?;
+        let ny = st.y_ticks(&captioned);
+        let y_fmt = axis_formatter(y0, y1, ny);
         let mut chart = st
             .chart(&captioned, &labels_of(y0, y1, &y_fmt))
             .build_cartesian_2d(x0..x1, y0..y1)
@@ -291,8 +293,8 @@ impl Sensitivity {
             .configure_mesh()
             .styled(st)
             .x_desc("samples N")
-            .x_labels(5)
-            .y_labels(5)
+            .x_labels(st.x_ticks(&captioned))
+            .y_labels(ny)
             .x_label_formatter(&|v| {
                 if (v - v.round()).abs() < 1e-9 {
                     fmt_tick(*v)

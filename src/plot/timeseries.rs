@@ -250,8 +250,9 @@ fn draw_panel<DB: DrawingBackend>(
             .flat_map(|(b, _)| b.q05.iter().chain(&b.q95).copied()),
         0.05,
     );
-    let y_fmt = axis_formatter(y0, y1, 5);
     let captioned = caption(area, metric.title, st)?;
+    let ny = st.y_ticks(&captioned);
+    let y_fmt = axis_formatter(y0, y1, ny);
     let mut chart = st
         .chart(&captioned, &labels_of(y0, y1, &y_fmt))
         // No axis description under the years (the title says "by year").
@@ -263,7 +264,7 @@ fn draw_panel<DB: DrawingBackend>(
         .styled(st)
         .y_desc(metric.unit)
         .x_labels(2)
-        .y_labels(5)
+        .y_labels(ny)
         .x_label_formatter(&|v| fmt_year(*v))
         .y_label_formatter(&y_fmt)
         .draw()

@@ -141,8 +141,9 @@ impl Figure for SweepPanels {
                 0.08,
             );
             let (title, unit) = outcome_label(&o.outcome);
-            let y_fmt = axis_formatter(y0, y1, 5);
             let captioned = caption(panel, &title, &st)?;
+            let ny = st.y_ticks(&captioned);
+            let y_fmt = axis_formatter(y0, y1, ny);
             let mut chart = st
                 .chart(&captioned, &labels_of(y0, y1, &y_fmt))
                 .build_cartesian_2d(x0..x1, y0..y1)
@@ -165,12 +166,12 @@ impl Figure for SweepPanels {
                 .styled(&st)
                 .y_desc(short_unit(unit))
                 .x_labels(if cats.is_empty() {
-                    4
+                    st.x_ticks(&captioned)
                 } else {
                     cats.len() * 2 + 1
                 })
                 .x_label_formatter(&fmt_x)
-                .y_labels(5)
+                .y_labels(ny)
                 .y_label_formatter(&y_fmt)
                 .draw()
                 .drawn()?;

@@ -251,7 +251,7 @@ fn plot_dir_draws_every_chart_as_png_and_svg() {
         }
     }
     assert_eq!(png_size(&out.join("timeseries.png")), (1000, 2100));
-    assert_eq!(png_size(&out.join("final_distribution.png")), (1000, 720));
+    assert_eq!(png_size(&out.join("final_distribution.png")), (1000, 900));
     assert_eq!(png_size(&out.join("map_run0_step5.png")), (1000, 1300));
 
     // Text is rasterised with the embedded font: the title band has ink.
@@ -281,7 +281,7 @@ fn plot_dir_draws_every_chart_as_png_and_svg() {
     for needle in [
         "Operating clusters at the last step",
         "(5), pooled over runs",
-        "Effective quality Q",
+        "Quality Q: mean",
         "Occupancy",
         "operating clusters × runs (n = 9)",
         "clusters × runs",
