@@ -471,26 +471,38 @@ pub(crate) fn legend<DB: DrawingBackend>(
     let font = st.text().color(&BLACK);
     let left = st.em * 0.6;
     let gap = st.em * 1.2;
+    // A label wider than the strip wraps over several lines.
+    let line_h = st.em * 1.25;
+    let mut labels: Vec<(Vec<String>, f64)> = Vec::new();
+    for k in keys {
+        let room = f64::from(w) - 2.0 * left - st.em * (mark_width(&k.mark) + 0.4);
+        let lines = wrap(area, &k.label, &st.text(), room.max(st.em) as u32)?;
+        let mut widest = 0u32;
+        for l in &lines {
+            widest = widest.max(area.estimate_text_size(l, &font).drawn()?.0);
+        }
+        labels.push((lines, f64::from(widest)));
+    }
     // Lay out: (x, row) of each key, and each row's height.
-    let height = |k: &Key| {
-        st.em
+    let height = |k: &Key, lines: usize| {
+        let mark = st.em
             * match k.mark {
                 Mark::Dot(_, r) | Mark::Ring(_, r) => (2.0 * r + 0.3).max(1.4),
                 _ => 1.4,
-            }
+            };
+        mark.max(line_h * lines as f64 + 0.15 * st.em)
     };
     let mut places = Vec::new();
     let mut rows: Vec<f64> = vec![0.0];
     let (mut x, mut row) = (left, 0usize);
-    for k in keys {
-        let (tw, _) = area.estimate_text_size(&k.label, &font).drawn()?;
-        let item = st.em * (mark_width(&k.mark) + 0.4) + f64::from(tw);
+    for (k, (lines, tw)) in keys.iter().zip(&labels) {
+        let item = st.em * (mark_width(&k.mark) + 0.4) + tw;
         if x > left && x + item > f64::from(w) - left {
             x = left;
             row += 1;
             rows.push(0.0);
         }
-        rows[row] = rows[row].max(height(k));
+        rows[row] = rows[row].max(height(k, lines.len()));
         places.push((x, row));
         x += item + gap;
     }
@@ -503,7 +515,7 @@ pub(crate) fn legend<DB: DrawingBackend>(
             Some(t)
         })
         .collect();
-    for (k, (x, row)) in keys.iter().zip(&places) {
+    for (i, (k, (x, row))) in keys.iter().zip(&places).enumerate() {
         let cy = (row_top[*row] + 0.5 * rows[*row]).round() as i32;
         let x0 = x.round() as i32;
         let mw = st.em * mark_width(&k.mark);
@@ -562,12 +574,17 @@ pub(crate) fn legend<DB: DrawingBackend>(
             Mark::Nothing => {}
         }
         let tx = x0 + (st.em * (mark_width(&k.mark) + 0.4)).round() as i32;
-        area.draw(&Text::new(
-            k.label.clone(),
-            (tx, cy),
-            font.clone().pos(Pos::new(HPos::Left, VPos::Center)),
-        ))
-        .drawn()?;
+        let lines = &labels[i].0;
+        // The lines centred on the mark's height.
+        let first = cy as f64 - 0.5 * line_h * (lines.len() as f64 - 1.0);
+        for (j, l) in lines.iter().enumerate() {
+            area.draw(&Text::new(
+                l.clone(),
+                (tx, (first + line_h * j as f64).round() as i32),
+                font.clone().pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .drawn()?;
+        }
     }
     let used = (2.0 * top + rows.iter().sum::<f64>()).round() as u32;
     Ok(area.split_vertically(used).1)

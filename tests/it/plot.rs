@@ -333,7 +333,8 @@ fn map_step_and_run_are_chosen_and_the_map_is_skipped_without_sites() {
     let map = svg(&out.join("map_run1_step2.svg"));
     assert!(!map.contains("n polluting firms left"));
     assert!(
-        map.contains("11 polluting residential firms (per area: --firms, last step)"),
+        crate::svg_text(&map)
+            .contains("11 polluting residential firms (per area: --firms, last step)"),
         "{map}"
     );
 
@@ -509,6 +510,17 @@ fn run_with_plot_draws_the_charts_and_the_map() {
         format!("map_run0_step{steps}.svg"),
     ] {
         assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    // The map of a real run: the region's boundary (radius from the
+    // manifest's config), a size key, and the polluting residential firms
+    // per area (the run keeps --firms and the map shows the last step).
+    let map = std::fs::read_to_string(plots.join(format!("map_run0_step{steps}.svg"))).unwrap();
+    for needle in [
+        ">\nregion boundary\n</text>",
+        " firms\n</text>",
+        ">\nn polluting firms left (red)\n</text>",
+    ] {
+        assert!(map.contains(needle), "map lacks {needle:?}");
     }
 }
 
