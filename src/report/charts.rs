@@ -101,7 +101,7 @@ pub struct SweepPanels {
 
 /// Panels per row, each half a column wide at the smallest legible text.
 const SWEEP_COLUMNS: usize = 2;
-const SWEEP_PANEL: (u32, u32) = (500, 420);
+const SWEEP_PANEL: (u32, u32) = (500, 500);
 
 impl SweepPanels {
     fn grid(&self) -> (usize, usize) {
