@@ -579,6 +579,10 @@ pub fn compare_command(args: &CompareArgs) -> anyhow::Result<()> {
     if args.plot {
         let plots = report.out_dir.join("plots");
         let mut written = crate::plot::plot_comparison(&report.comparison, &plots)?;
+        written.extend(crate::plot::comparison::plot_overlay(
+            &report.out_dir,
+            &plots,
+        )?);
         for (dir, name) in report.dirs.iter().zip(&report.scenarios) {
             written.extend(crate::plot::plot_dir(
                 dir,

@@ -404,31 +404,36 @@ pub fn sweep_design_frame(
     DataFrame::new_infer_height(cols).context("building design.parquet")
 }
 
-/// `design.parquet` as a frame: `point`, then one column per factor.
-pub fn design_frame(design: &Design) -> anyhow::Result<DataFrame> {
-    // `point` is f64 like the constant `point` column the driver adds to
-    // every table, so that joins need no cast.
-    let mut cols = vec![Column::new(
-        "point".into(),
-        (0..design.points).map(|p| p as f64).collect::<Vec<f64>>(),
-    )];
-    for f in &design.factors {
-        let nums: Option<Vec<f64>> = f.values.iter().map(Value::as_f64).collect();
-        cols.push(match nums {
-            Some(v) => Column::new(f.path.as_str().into(), v),
-            None => Column::new(
-                f.path.as_str().into(),
-                f.values
-                    .iter()
-                    .map(|v| match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect::<Vec<String>>(),
-            ),
-        });
-    }
-    DataFrame::new_infer_height(cols).context("building design.parquet")
+/// The Parquet metadata of a `design.parquet` (sweep's and sensitivity's):
+/// provenance, `clustersim.table` = `design`, `clustersim.factors` (JSON
+/// object: column name of [`factor_columns`] → config path), the base
+/// scenario's `clustersim.config_sha256`, `clustersim.seed` and
+/// `clustersim.runs`.
+pub fn design_metadata(
+    base: &Scenario,
+    design: &Design,
+    columns: &[(String, Vec<Constant>)],
+    seed: u64,
+    runs: u32,
+) -> Vec<(String, String)> {
+    let mut meta = crate::output::manifest::build_metadata();
+    meta.push(("clustersim.table".to_string(), "design".to_string()));
+    let paths: serde_json::Map<String, Value> = columns
+        .iter()
+        .zip(&design.factors)
+        .map(|((name, _), f)| (name.clone(), Value::String(f.path.clone())))
+        .collect();
+    meta.push((
+        "clustersim.factors".to_string(),
+        Value::Object(paths).to_string(),
+    ));
+    meta.push((
+        "clustersim.config_sha256".to_string(),
+        crate::output::manifest::sha256_hex(experiment::scenario_ron(base).as_bytes()),
+    ));
+    meta.push(("clustersim.seed".to_string(), seed.to_string()));
+    meta.push(("clustersim.runs".to_string(), runs.to_string()));
+    meta
 }
 
 /// What a sweep wrote.
@@ -493,23 +498,7 @@ pub fn run_sweep(args: &SweepArgs, command_line: Vec<String>) -> anyhow::Result<
     let columns = factor_columns(&base, &design)?;
     let design_file = out_dir.join("design.parquet");
     let mut df = sweep_design_frame(&design, &columns)?;
-    let mut meta = crate::output::manifest::build_metadata();
-    meta.push(("clustersim.table".to_string(), "design".to_string()));
-    let paths: serde_json::Map<String, Value> = columns
-        .iter()
-        .zip(&design.factors)
-        .map(|((name, _), f)| (name.clone(), Value::String(f.path.clone())))
-        .collect();
-    meta.push((
-        "clustersim.factors".to_string(),
-        Value::Object(paths).to_string(),
-    ));
-    meta.push((
-        "clustersim.config_sha256".to_string(),
-        crate::output::manifest::sha256_hex(experiment::scenario_ron(&base).as_bytes()),
-    ));
-    meta.push(("clustersim.seed".to_string(), seed.to_string()));
-    meta.push(("clustersim.runs".to_string(), runs.to_string()));
+    let meta = design_metadata(&base, &design, &columns, seed, runs);
     crate::output::parquet::write_atomic(&design_file, &mut df, &meta, &|_| None)?;
 
     experiment::install_ctrl_c();
@@ -704,12 +693,19 @@ mod tests {
             err.contains("design point 1") && err.contains("government.leakage"),
             "{err}"
         );
-        let frame = design_frame(&d).unwrap();
+        let columns = factor_columns(&base, &d).unwrap();
+        let frame = sweep_design_frame(&d, &columns).unwrap();
         let names: Vec<&str> = frame
             .get_column_names()
             .iter()
             .map(|n| n.as_str())
             .collect();
-        assert_eq!(names, ["point", "government.leakage"]);
+        assert_eq!(names, ["point", "government__leakage"]);
+        let meta = design_metadata(&base, &d, &columns, 7, 3);
+        let factors = meta
+            .iter()
+            .find(|(k, _)| k == "clustersim.factors")
+            .unwrap();
+        assert_eq!(factors.1, r#"{"government__leakage":"government.leakage"}"#);
     }
 }

@@ -15,10 +15,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::{num, read_files, text, Table};
-use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
+use super::{
+    axis_formatter, caption, heading, labels_of, legend, padded_range, render, Drawn, Figure, Key,
+    Mark, Style, Styled,
+};
 
-const PANEL: (u32, u32) = (520, 380);
-const COLUMNS: usize = 3;
+/// Pixel size of one panel at scale 1; two panels per row.
+const PANEL: (u32, u32) = (500, 420);
+const COLUMNS: usize = 2;
 const TARGET: RGBColor = RGBColor(200, 30, 30);
 const GREY: RGBColor = RGBColor(150, 150, 150);
 const PHASES: [(&str, RGBColor); 4] = [
@@ -140,30 +144,30 @@ fn grid(n: usize) -> (usize, usize) {
     (n.div_ceil(cols).max(1), cols)
 }
 
-/// Pixel size of a chart of `n` panels under a title.
+/// Pixel size of a chart of `n` panels under a title (two columns).
 fn panels_size(n: usize) -> (u32, u32) {
-    let (r, c) = grid(n);
-    // Wide enough for the title even with one panel.
-    ((PANEL.0 * c as u32).max(1000), PANEL.1 * r as u32 + 60)
+    let (r, _) = grid(n);
+    (PANEL.0 * COLUMNS as u32, PANEL.1 * r as u32 + 200)
 }
 
-/// `n` panel areas under `title`.
+/// The style of `root` and `n` panel areas under `title`.
 fn panels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     n: usize,
-) -> anyhow::Result<Vec<DrawingArea<DB, Shift>>> {
-    let body = root.titled(title, (FAMILY, 20)).drawn()?;
+) -> anyhow::Result<(Style, Vec<DrawingArea<DB, Shift>>)> {
+    let st = Style::of(root);
+    let body = heading(root, title, st.title())?;
     let mut areas = body.split_evenly(grid(n));
     areas.truncate(n);
-    Ok(areas)
+    Ok((st, areas))
 }
 
-struct LossChart<'a>(&'a CalibrationData);
+pub(crate) struct LossChart<'a>(pub &'a CalibrationData);
 
 impl Figure for LossChart<'_> {
     fn size(&self) -> (u32, u32) {
-        (1000, 560)
+        (1000, 800)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
@@ -180,21 +184,28 @@ impl Figure for LossChart<'_> {
             (1e-3, 1.0)
         };
         let n = d.log.len.max(1) as f64;
-        let mut chart = ChartBuilder::on(root)
-            .caption("Calibration: loss g′Wg by evaluation", (FAMILY, 26))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(85)
+        let st = Style::of(root);
+        let body = heading(root, "Calibration: loss g′Wg by evaluation", st.title())?;
+        let mut keys: Vec<Key> = PHASES
+            .iter()
+            .map(|(phase, colour)| Key::new(Mark::Dot(colour.to_rgba(), 0.2), *phase))
+            .collect();
+        keys.push(Key::new(Mark::Line(BLACK.to_rgba(), 3), "best so far"));
+        let area = legend(&body, &keys, &st)?;
+        let y_fmt = |v: &f64| format!("{v:.1e}");
+        let mut chart = st
+            .chart(&area, &labels_of(lo, hi, &y_fmt))
             .build_cartesian_2d(-0.5..n - 0.5, (lo..hi).log_scale())
             .drawn()?;
         chart
             .configure_mesh()
-            .x_desc("evaluation (in the order the search asked)")
+            .styled(&st)
+            .x_desc("evaluation (in the search's order)")
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("loss (log scale)")
-            .y_label_formatter(&|v| format!("{v:.1e}"))
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
+            .y_label_formatter(&y_fmt)
+            .x_labels(6)
+            .y_labels(5)
             .draw()
             .drawn()?;
         for (phase, colour) in PHASES {
@@ -203,10 +214,11 @@ impl Figure for LossChart<'_> {
                 .map(|i| (i as f64, loss[i]))
                 .collect();
             chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 4, colour.filled())))
-                .drawn()?
-                .label(phase)
-                .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+                .draw_series(
+                    pts.iter()
+                        .map(|p| Circle::new(*p, st.px(0.2), colour.filled())),
+                )
+                .drawn()?;
         }
         let mut best = f64::INFINITY;
         let running: Vec<(f64, f64)> = (0..d.log.len)
@@ -217,24 +229,13 @@ impl Figure for LossChart<'_> {
             })
             .collect();
         chart
-            .draw_series(LineSeries::new(running, BLACK.stroke_width(2)))
-            .drawn()?
-            .label("best so far")
-            .legend(|(x, y)| {
-                PathElement::new(vec![(x - 10, y), (x + 10, y)], BLACK.stroke_width(2))
-            });
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FAMILY, 15))
-            .draw()
+            .draw_series(LineSeries::new(running, BLACK.stroke_width(3)))
             .drawn()?;
         Ok(())
     }
 }
 
-struct MomentsChart<'a>(&'a CalibrationData);
+pub(crate) struct MomentsChart<'a>(pub &'a CalibrationData);
 
 impl Figure for MomentsChart<'_> {
     fn size(&self) -> (u32, u32) {
@@ -245,7 +246,8 @@ impl Figure for MomentsChart<'_> {
         let d = self.0;
         let title = "Moments by evaluation (grey), target and 95% interval (red), optimum and 95% interval (black)";
         let best = d.best_row();
-        for (i, panel) in panels(root, title, d.moments.len)?.iter().enumerate() {
+        let (st, areas) = panels(root, title, d.moments.len)?;
+        for (i, panel) in areas.iter().enumerate() {
             let name = &d.moments.s("target")[i];
             let series = d.log.f(&format!("mean_{name}"));
             let m = |c: &str| d.moments.f(c)[i];
@@ -260,20 +262,21 @@ impl Figure for MomentsChart<'_> {
                 0.08,
             );
             let n = d.log.len.max(1) as f64;
-            let mut chart = ChartBuilder::on(panel)
-                .caption(name, (FAMILY, 18))
-                .margin(10)
-                .x_label_area_size(35)
-                .y_label_area_size(70)
+            let captioned = caption(panel, name, &st)?;
+            let ny = st.y_ticks(&captioned);
+            let y_fmt = axis_formatter(y0, y1, ny);
+            let mut chart = st
+                .chart(&captioned, &labels_of(y0, y1, &y_fmt))
                 .build_cartesian_2d(-0.5..n - 0.5, y0..y1)
                 .drawn()?;
             chart
                 .configure_mesh()
+                .styled(&st)
                 .x_desc("evaluation")
                 .x_label_formatter(&|v| format!("{v:.0}"))
-                .y_label_formatter(&|v| fmt_tick(*v))
-                .label_style((FAMILY, 13))
-                .axis_desc_style((FAMILY, 14))
+                .x_labels(st.x_ticks(&captioned))
+                .y_labels(ny)
+                .y_label_formatter(&y_fmt)
                 .draw()
                 .drawn()?;
             if m("target_lo").is_finite() {
@@ -296,7 +299,7 @@ impl Figure for MomentsChart<'_> {
                         .iter()
                         .enumerate()
                         .filter(|(_, v)| v.is_finite())
-                        .map(|(k, v)| Circle::new((k as f64, *v), 3, GREY.filled())),
+                        .map(|(k, v)| Circle::new((k as f64, *v), st.px(0.15), GREY.filled())),
                 )
                 .drawn()?;
             if let Some(b) = best {
@@ -310,7 +313,7 @@ impl Figure for MomentsChart<'_> {
                 chart
                     .draw_series(std::iter::once(Circle::new(
                         (x, m("mean")),
-                        5,
+                        st.px(0.25),
                         BLACK.filled(),
                     )))
                     .drawn()?;
@@ -320,7 +323,7 @@ impl Figure for MomentsChart<'_> {
     }
 }
 
-struct ProfilesChart<'a>(&'a CalibrationData);
+pub(crate) struct ProfilesChart<'a>(pub &'a CalibrationData);
 
 impl Figure for ProfilesChart<'_> {
     fn size(&self) -> (u32, u32) {
@@ -332,7 +335,8 @@ impl Figure for ProfilesChart<'_> {
         let title = "Loss profiles around the optimum (dashed: optimum + replicate noise)";
         let loss = d.log.f("loss");
         let best_loss = d.best_row().map_or(f64::NAN, |b| loss[b]);
-        for (j, panel) in panels(root, title, d.params.len)?.iter().enumerate() {
+        let (st, areas) = panels(root, title, d.params.len)?;
+        for (j, panel) in areas.iter().enumerate() {
             let path = &d.params.s("parameter")[j];
             let xs = d.log.f(path);
             let mut pts: Vec<(f64, f64)> = (0..d.log.len)
@@ -345,7 +349,7 @@ impl Figure for ProfilesChart<'_> {
             let (x0, x1) = padded_range(pts.iter().map(|p| p.0), 0.05);
             let (y0, y1) = padded_range(pts.iter().map(|p| p.1).chain([threshold]), 0.08);
             let identified = d.params.f("identified")[j] > 0.5;
-            let caption = format!(
+            let text = format!(
                 "{path}: {}",
                 if identified {
                     "identified"
@@ -353,41 +357,46 @@ impl Figure for ProfilesChart<'_> {
                     "NOT identified"
                 }
             );
-            let mut chart = ChartBuilder::on(panel)
-                .caption(caption, (FAMILY, 17))
-                .margin(10)
-                .x_label_area_size(35)
-                .y_label_area_size(70)
+            // A parameter's path can be long: the caption wraps.
+            let panel = caption(panel, &text, &st)?;
+            let (nx, ny) = (st.x_ticks(&panel), st.y_ticks(&panel));
+            let y_fmt = axis_formatter(y0, y1, ny);
+            let mut chart = st
+                .chart(&panel, &labels_of(y0, y1, &y_fmt))
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .drawn()?;
             chart
                 .configure_mesh()
+                .styled(&st)
                 .x_desc("value")
                 .y_desc("loss")
-                .x_label_formatter(&|v| fmt_tick(*v))
-                .y_label_formatter(&|v| fmt_tick(*v))
-                .label_style((FAMILY, 13))
-                .axis_desc_style((FAMILY, 14))
+                .x_labels(nx)
+                .y_labels(ny)
+                .x_label_formatter(&axis_formatter(x0, x1, nx))
+                .y_label_formatter(&y_fmt)
                 .draw()
                 .drawn()?;
             chart
                 .draw_series(DashedLineSeries::new(
                     vec![(x0, threshold), (x1, threshold)],
-                    6,
-                    4,
-                    TARGET.stroke_width(1),
+                    st.px(0.35),
+                    st.px(0.25),
+                    TARGET.stroke_width(2),
                 ))
                 .drawn()?;
             chart
                 .draw_series(LineSeries::new(pts.clone(), PHASES[3].1.stroke_width(2)))
                 .drawn()?;
             chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 4, PHASES[3].1.filled())))
+                .draw_series(
+                    pts.iter()
+                        .map(|p| Circle::new(*p, st.px(0.2), PHASES[3].1.filled())),
+                )
                 .drawn()?;
             chart
                 .draw_series(std::iter::once(Circle::new(
                     (d.params.f("best")[j], best_loss),
-                    6,
+                    st.px(0.3),
                     BLACK.filled(),
                 )))
                 .drawn()?;

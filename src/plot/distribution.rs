@@ -8,7 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::{self, num, text};
-use super::{fmt_tick, Drawn, Figure, FAMILY};
+use super::{
+    caption, fmt_tick, heading, labels_of, legend, Drawn, Figure, Key, Mark, Style, Styled,
+};
 use crate::stats;
 
 /// Number of histogram bins on [0, 1].
@@ -93,29 +95,40 @@ impl FinalDistribution {
 
 impl Figure for FinalDistribution {
     fn size(&self) -> (u32, u32) {
-        (1600, 700)
+        (1000, 900)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let st = Style::of(root);
         let title = format!(
             "Operating clusters at the last step ({}), pooled over runs",
             self.step
         );
-        let body = root.titled(&title, (FAMILY, 32)).drawn()?;
+        let body = heading(root, &title, st.title())?;
+        let keys = [
+            Key::new(
+                Mark::Fill(RGBColor(120, 120, 120).mix(0.75)),
+                format!("operating clusters × runs (n = {})", self.quality.len()),
+            ),
+            Key::new(Mark::Line(BLACK.to_rgba(), 3), "mean"),
+        ];
+        let body = legend(&body, &keys, &st)?;
         let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
         draw_hist(
             &left,
-            "Effective quality Q",
+            "Quality Q",
             "Q (0–1)",
             &self.quality,
             RGBColor(33, 145, 140),
+            &st,
         )?;
         draw_hist(
             &right,
             "Occupancy",
-            "occupied land / area (0–1)",
+            "occupancy (0–1)",
             &self.occupancy,
             RGBColor(230, 120, 30),
+            &st,
         )?;
         Ok(())
     }
@@ -127,32 +140,38 @@ fn draw_hist<DB: DrawingBackend>(
     x_desc: &str,
     values: &[f64],
     colour: RGBColor,
+    st: &Style,
 ) -> anyhow::Result<()> {
     let h = Histogram::of(values, BINS);
     let x1 = *h.edges.last().expect("bins > 0");
     let ymax = h.counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FAMILY, 24))
-        .margin(14)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
+    // Counts are whole numbers; fractional ticks stay unlabelled.
+    let y_fmt = |v: &f64| {
+        if v.fract().abs() < 1e-9 {
+            fmt_tick(*v)
+        } else {
+            String::new()
+        }
+    };
+    let text = if values.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title}: mean {}", fmt_tick(stats::mean(values)))
+    };
+    let captioned = caption(area, &text, st)?;
+    let mut chart = st
+        .chart(&captioned, &labels_of(0.0, ymax, &y_fmt))
         .build_cartesian_2d(0.0..x1, 0.0..ymax)
         .drawn()?;
     chart
         .configure_mesh()
+        .styled(st)
         .x_desc(x_desc)
         .y_desc("clusters × runs")
+        .x_labels(st.x_ticks(&captioned))
+        .y_labels(st.y_ticks(&captioned))
         .x_label_formatter(&|v| fmt_tick(*v))
-        .y_label_formatter(&|v| {
-            // Counts are whole numbers; fractional ticks stay unlabelled.
-            if v.fract().abs() < 1e-9 {
-                fmt_tick(*v)
-            } else {
-                String::new()
-            }
-        })
-        .label_style((FAMILY, 16))
-        .axis_desc_style((FAMILY, 18))
+        .y_label_formatter(&y_fmt)
         .draw()
         .drawn()?;
     let fill = colour.mix(0.75);
@@ -163,28 +182,16 @@ fn draw_hist<DB: DrawingBackend>(
                 fill.filled(),
             )
         }))
-        .drawn()?
-        .label(format!("operating clusters (n = {})", values.len()))
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], fill.filled()));
+        .drawn()?;
     if !values.is_empty() {
         let m = stats::mean(values);
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(m, 0.0), (m, ymax)],
-                BLACK.stroke_width(2),
+                BLACK.stroke_width(3),
             )))
-            .drawn()?
-            .label(format!("mean = {}", fmt_tick(m)))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
+            .drawn()?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.5))
-        .draw()
-        .drawn()?;
     Ok(())
 }
 

@@ -11,14 +11,19 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
+use super::{
+    axis_formatter, caption, fmt_tick, heading, labels_of, legend, names_fit, padded_range, render,
+    Drawn, Figure, Key, Mark, Style, Styled,
+};
 use crate::compare::outcome_label;
 use crate::sensitivity::{read_index_rows, IndexRow};
 
-/// Panels per row.
-const COLUMNS: usize = 3;
-/// Pixel size of one panel.
-const PANEL: (u32, u32) = (560, 400);
+/// Panels per row: two, each half a column wide at the smallest legible text.
+const COLUMNS: usize = 2;
+/// Pixel size of one panel at scale 1.
+const PANEL: (u32, u32) = (500, 460);
+/// Height of the title and the legend at scale 1.
+const HEADER: u32 = 300;
 
 /// The main indices shown, in bar order.
 const SHOWN: [&str; 3] = ["mu_star", "S1", "ST"];
@@ -110,10 +115,11 @@ pub fn plot_sensitivity(dir: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> 
 impl Figure for Sensitivity {
     fn size(&self) -> (u32, u32) {
         let (rows, cols) = self.grid();
-        (PANEL.0 * cols as u32, PANEL.1 * rows as u32 + 120)
+        (PANEL.0 * cols.max(2) as u32, PANEL.1 * rows as u32 + HEADER)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let st = Style::of(root);
         let title = if self.convergence {
             "Convergence of the sensitivity indices (95% bootstrap intervals)".to_string()
         } else {
@@ -122,15 +128,14 @@ impl Figure for Sensitivity {
                 self.indices.join(", ")
             )
         };
-        let body = root.titled(&title, (FAMILY, 28)).drawn()?;
-        let (legend, grid) = body.split_vertically(50);
-        self.draw_legend(&legend)?;
+        let body = heading(root, &title, st.title())?;
+        let grid = legend(&body, &self.keys(), &st)?;
         let panels = grid.split_evenly(self.grid());
         for (panel, outcome) in panels.iter().zip(&self.outcomes) {
             if self.convergence {
-                self.draw_convergence(panel, outcome)?;
+                self.draw_convergence(panel, outcome, &st)?;
             } else {
-                self.draw_bars(panel, outcome)?;
+                self.draw_bars(panel, outcome, &st)?;
             }
         }
         Ok(())
@@ -138,40 +143,52 @@ impl Figure for Sensitivity {
 }
 
 impl Sensitivity {
-    fn draw_legend<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let font = (FAMILY, 17).into_font().color(&BLACK);
-        let mut x = 30;
-        let items: Vec<(RGBAColor, String)> = if self.convergence {
-            self.parameters
+    /// The parameters' short names (the last segment of their paths).
+    fn names(&self) -> Vec<String> {
+        self.parameters
+            .iter()
+            .map(|p| short(p).to_string())
+            .collect()
+    }
+
+    /// Whether the bars' axis numbers the parameters (names too long).
+    fn numbered(&self) -> bool {
+        !names_fit(&self.names(), 6.5)
+    }
+
+    fn keys(&self) -> Vec<Key> {
+        if self.convergence {
+            let mut keys: Vec<Key> = self
+                .parameters
                 .iter()
                 .enumerate()
-                .map(|(j, p)| (Palette99::pick(j).to_rgba(), p.clone()))
-                .collect()
-        } else {
-            self.indices
-                .iter()
-                .map(|i| (colour(i).to_rgba(), i.clone()))
-                .collect()
-        };
-        for (c, label) in items {
-            area.draw(&Rectangle::new([(x, 18), (x + 20, 32)], c.filled()))
-                .drawn()?;
-            area.draw(&Text::new(label.clone(), (x + 26, 16), font.clone()))
-                .drawn()?;
-            let (w, _) = area.estimate_text_size(&label, &font).drawn()?;
-            x += 26 + w as i32 + 40;
+                .map(|(j, p)| Key::new(Mark::Line(Palette99::pick(j).to_rgba(), 3), short(p)))
+                .collect();
+            keys.push(Key::new(Mark::Dot(BLACK.to_rgba(), 0.2), "S1 or mu_star"));
+            keys.push(Key::new(Mark::Cross(BLACK.to_rgba()), "ST"));
+            return keys;
         }
-        if self.convergence {
-            let note = "circles, thick: S1 or mu_star; crosses, thin: ST";
-            area.draw(&Text::new(note, (x, 16), font.clone())).drawn()?;
+        let mut keys: Vec<Key> = self
+            .indices
+            .iter()
+            .map(|i| Key::new(Mark::Fill(colour(i).mix(0.8)), i.clone()))
+            .collect();
+        if self.numbered() {
+            keys.extend(
+                self.names()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, p)| Key::new(Mark::Nothing, format!("{}: {p}", j + 1))),
+            );
         }
-        Ok(())
+        keys
     }
 
     fn draw_bars<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         outcome: &str,
+        st: &Style,
     ) -> anyhow::Result<()> {
         let rows: Vec<&IndexRow> = self.rows.iter().filter(|r| r.outcome == outcome).collect();
         let (_, y1) = padded_range(
@@ -186,21 +203,24 @@ impl Sensitivity {
             .fold(0.0_f64, f64::min);
         let y0 = if y0 < 0.0 { y0 * 1.1 } else { 0.0 };
         let (title, _) = outcome_label(outcome);
-        let names: Vec<String> = self
-            .parameters
-            .iter()
-            .map(|p| short(p).to_string())
-            .collect();
+        let numbered = self.numbered();
+        let names: Vec<String> = if numbered {
+            (1..=self.parameters.len()).map(|j| j.to_string()).collect()
+        } else {
+            self.names()
+        };
         let np = self.parameters.len();
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, (FAMILY, 19))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(65)
-            .build_cartesian_2d(-0.5..(np as f64 - 0.5), y0..y1.max(1e-9))
+        let y1 = y1.max(1e-9);
+        let captioned = caption(area, &title, st)?;
+        let ny = st.y_ticks(&captioned);
+        let y_fmt = axis_formatter(y0, y1, ny);
+        let mut chart = st
+            .chart(&captioned, &labels_of(y0, y1, &y_fmt))
+            .build_cartesian_2d(-0.5..(np as f64 - 0.5), y0..y1)
             .drawn()?;
         chart
             .configure_mesh()
+            .styled(st)
             .disable_x_mesh()
             .x_labels(np.max(1) * 2 + 1)
             .x_label_formatter(&|v| {
@@ -211,8 +231,9 @@ impl Sensitivity {
                     String::new()
                 }
             })
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .label_style((FAMILY, 14))
+            .x_desc("parameter")
+            .y_labels(ny)
+            .y_label_formatter(&y_fmt)
             .draw()
             .drawn()?;
         let k = self.indices.len().max(1) as f64;
@@ -237,7 +258,7 @@ impl Sensitivity {
                 chart
                     .draw_series(std::iter::once(PathElement::new(
                         vec![(xm, r.value - conf), (xm, r.value + conf)],
-                        BLACK.stroke_width(2),
+                        BLACK.stroke_width(3),
                     )))
                     .drawn()?;
             }
@@ -249,6 +270,7 @@ impl Sensitivity {
         &self,
         area: &DrawingArea<DB, Shift>,
         outcome: &str,
+        st: &Style,
     ) -> anyhow::Result<()> {
         let rows: Vec<&IndexRow> = self.rows.iter().filter(|r| r.outcome == outcome).collect();
         let (x0, x1) = padded_range(rows.iter().map(|r| f64::from(r.n)), 0.05);
@@ -260,17 +282,19 @@ impl Sensitivity {
             0.05,
         );
         let (title, _) = outcome_label(outcome);
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, (FAMILY, 19))
-            .margin(10)
-            .margin_right(25)
-            .x_label_area_size(40)
-            .y_label_area_size(65)
+        let captioned = caption(area, &title, st)?;
+        let ny = st.y_ticks(&captioned);
+        let y_fmt = axis_formatter(y0, y1, ny);
+        let mut chart = st
+            .chart(&captioned, &labels_of(y0, y1, &y_fmt))
             .build_cartesian_2d(x0..x1, y0..y1)
             .drawn()?;
         chart
             .configure_mesh()
-            .x_desc("trajectories or base samples N")
+            .styled(st)
+            .x_desc("samples N")
+            .x_labels(st.x_ticks(&captioned))
+            .y_labels(ny)
             .x_label_formatter(&|v| {
                 if (v - v.round()).abs() < 1e-9 {
                     fmt_tick(*v)
@@ -278,9 +302,7 @@ impl Sensitivity {
                     String::new()
                 }
             })
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 15))
+            .y_label_formatter(&y_fmt)
             .draw()
             .drawn()?;
         for (j, _) in self.parameters.iter().enumerate() {
@@ -291,9 +313,9 @@ impl Sensitivity {
                     .collect();
                 let c = Palette99::pick(j).to_rgba();
                 let style = if index == "ST" {
-                    c.stroke_width(1)
-                } else {
                     c.stroke_width(2)
+                } else {
+                    c.stroke_width(3)
                 };
                 chart
                     .draw_series(LineSeries::new(
@@ -305,11 +327,19 @@ impl Sensitivity {
                     let x = f64::from(r.n);
                     if index == "ST" {
                         chart
-                            .draw_series(std::iter::once(Cross::new((x, r.value), 5, style)))
+                            .draw_series(std::iter::once(Cross::new(
+                                (x, r.value),
+                                st.px(0.3),
+                                style,
+                            )))
                             .drawn()?;
                     } else {
                         chart
-                            .draw_series(std::iter::once(Circle::new((x, r.value), 4, c.filled())))
+                            .draw_series(std::iter::once(Circle::new(
+                                (x, r.value),
+                                st.px(0.2),
+                                c.filled(),
+                            )))
                             .drawn()?;
                     }
                     if let Some(conf) = r.conf.filter(|v| v.is_finite()) {

@@ -10,7 +10,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::{self, num};
-use super::{fmt_tick, padded_range, Drawn, Figure, FAMILY};
+use super::{
+    axis_formatter, caption, colour, heading, labels_of, legend, padded_range, Drawn, Figure, Key,
+    Mark, Style, Styled, PALETTE,
+};
 use crate::stats;
 
 /// A region metric drawn by the chart: column, panel title, y-axis label.
@@ -20,7 +23,8 @@ pub struct Metric {
     pub unit: &'static str,
 }
 
-/// The metrics of the chart, in panel order.
+/// The metrics of the chart, in panel order (titles and units short enough
+/// for a panel half a column wide).
 pub const METRICS: [Metric; 8] = [
     Metric {
         column: "firms",
@@ -29,12 +33,12 @@ pub const METRICS: [Metric; 8] = [
     },
     Metric {
         column: "firms_clusters",
-        title: "Firms inside clusters",
+        title: "Firms in clusters",
         unit: "firms",
     },
     Metric {
         column: "polluting_residential",
-        title: "Polluting firms in residential areas",
+        title: "Polluting, residential",
         unit: "firms",
     },
     Metric {
@@ -44,8 +48,8 @@ pub const METRICS: [Metric; 8] = [
     },
     Metric {
         column: "mean_quality",
-        title: "Mean effective quality Q (operating clusters)",
-        unit: "Q (0–1, area-weighted)",
+        title: "Mean quality Q",
+        unit: "Q (0–1)",
     },
     Metric {
         column: "employment",
@@ -54,13 +58,13 @@ pub const METRICS: [Metric; 8] = [
     },
     Metric {
         column: "leakage",
-        title: "Leakage of investment",
-        unit: "billion VND per step",
+        title: "Leakage",
+        unit: "bn VND/step",
     },
     Metric {
         column: "pollution_residential",
-        title: "Pollution in residential areas",
-        unit: "ΣS, billion VND/yr",
+        title: "Residential pollution ΣS",
+        unit: "bn VND/yr",
     },
 ];
 
@@ -130,94 +134,173 @@ impl TimeSeries {
     }
 }
 
+/// Panels per row of the chart (each half the figure's width).
+const COLUMNS: usize = 2;
+/// Pixel size of the chart at scale 1: two columns of four panels.
+const SIZE: (u32, u32) = (1000, 2100);
+
 impl Figure for TimeSeries {
     fn size(&self) -> (u32, u32) {
-        (1600, 1900)
+        SIZE
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let title = format!(
-            "Key region metrics: mean and 90% band over {} run{}",
+            "Key region metrics by year: mean and 90% band over {} run{}",
             self.runs,
             if self.runs == 1 { "" } else { "s" }
         );
-        let body = root.titled(&title, (FAMILY, 34)).drawn()?;
-        let panels = body.split_evenly((4, 2));
-        for ((panel, metric), band) in panels.iter().zip(&METRICS).zip(&self.bands) {
-            draw_panel(panel, metric, band, self.runs)?;
-        }
-        Ok(())
+        let c = PALETTE[0];
+        let keys = [
+            Key::new(
+                Mark::Line(c.to_rgba(), 3),
+                format!("mean over {} runs", self.runs),
+            ),
+            Key::new(
+                Mark::Fill(c.mix(0.2)),
+                "90% band (5–95% quantiles over runs)",
+            ),
+        ];
+        draw_bands(root, &title, &keys, &[(self, c)], 0.2)
     }
+}
+
+/// The key region metrics of several scenarios overlaid: one panel per
+/// metric, each scenario's mean (line) and 90% band (shaded) in its colour,
+/// one legend for the figure (`comparison_timeseries`, and the report's
+/// compare page).
+pub struct Overlay {
+    pub scenarios: Vec<String>,
+    pub series: Vec<TimeSeries>,
+}
+
+impl Overlay {
+    /// The series of each of `scenarios`, from the run directory of that
+    /// name in the compare directory `dir`.
+    pub fn load(dir: &Path, scenarios: &[String]) -> anyhow::Result<Self> {
+        let series = scenarios
+            .iter()
+            .map(|s| TimeSeries::load(&dir.join(s)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            scenarios: scenarios.to_vec(),
+            series,
+        })
+    }
+}
+
+impl Figure for Overlay {
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+        let runs = self.series.first().map_or(0, |s| s.runs);
+        let title = format!(
+            "Scenarios overlaid: {}; mean (line) and 90% band (shaded) by year over {runs} runs",
+            self.scenarios.join(" vs ")
+        );
+        let keys: Vec<Key> = self
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Key::new(Mark::Line(colour(i).to_rgba(), 3), s.clone()))
+            .collect();
+        let series: Vec<(&TimeSeries, RGBColor)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s, colour(i)))
+            .collect();
+        draw_bands(root, &title, &keys, &series, 0.15)
+    }
+}
+
+/// The chart of one or more summaries: title, the shared legend, then a
+/// panel per metric with each summary's band and mean in its colour.
+fn draw_bands<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    keys: &[Key],
+    series: &[(&TimeSeries, RGBColor)],
+    alpha: f64,
+) -> anyhow::Result<()> {
+    let st = Style::of(root);
+    let body = heading(root, title, st.title())?;
+    let grid = legend(&body, keys, &st)?;
+    let panels = grid.split_evenly((METRICS.len().div_ceil(COLUMNS), COLUMNS));
+    for (k, (panel, metric)) in panels.iter().zip(&METRICS).enumerate() {
+        let bands: Vec<(&Band, RGBColor)> = series.iter().map(|(s, c)| (&s.bands[k], *c)).collect();
+        draw_panel(panel, metric, &bands, alpha, &st)?;
+    }
+    Ok(())
 }
 
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     metric: &Metric,
-    band: &Band,
-    runs: usize,
+    bands: &[(&Band, RGBColor)],
+    alpha: f64,
+    st: &Style,
 ) -> anyhow::Result<()> {
-    let (x0, x1) = padded_range(band.year.iter().copied(), 0.0);
-    let (y0, y1) = padded_range(band.q05.iter().chain(&band.q95).copied(), 0.05);
-    let mut chart = ChartBuilder::on(area)
-        .caption(metric.title, (FAMILY, 24))
-        .margin(12)
-        .margin_right(30)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
+    let (x0, x1) = padded_range(bands.iter().flat_map(|(b, _)| b.year.iter().copied()), 0.0);
+    let (y0, y1) = padded_range(
+        bands
+            .iter()
+            .flat_map(|(b, _)| b.q05.iter().chain(&b.q95).copied()),
+        0.05,
+    );
+    let captioned = caption(area, metric.title, st)?;
+    let ny = st.y_ticks(&captioned);
+    let y_fmt = axis_formatter(y0, y1, ny);
+    let mut chart = st
+        .chart(&captioned, &labels_of(y0, y1, &y_fmt))
+        // No axis description under the years (the title says "by year").
+        .x_label_area_size(st.px(1.6))
         .build_cartesian_2d(x0..x1, y0..y1)
         .drawn()?;
     chart
         .configure_mesh()
-        .x_desc("year")
+        .styled(st)
         .y_desc(metric.unit)
-        .x_labels(((x1 - x0).round() as usize + 1).clamp(2, 11))
+        .x_labels(2)
+        .y_labels(ny)
         .x_label_formatter(&|v| fmt_year(*v))
-        .y_label_formatter(&|v| fmt_tick(*v))
-        .label_style((FAMILY, 16))
-        .axis_desc_style((FAMILY, 18))
+        .y_label_formatter(&y_fmt)
         .draw()
         .drawn()?;
-
-    let fill = BLUE.mix(0.2);
-    let mut outline: Vec<(f64, f64)> = band
-        .year
-        .iter()
-        .copied()
-        .zip(band.q95.iter().copied())
-        .collect();
-    outline.extend(
-        band.year
+    for (band, c) in bands {
+        let mut outline: Vec<(f64, f64)> = band
+            .year
             .iter()
             .copied()
-            .zip(band.q05.iter().copied())
-            .rev(),
-    );
-    chart
-        .draw_series(std::iter::once(Polygon::new(outline, fill.filled())))
-        .drawn()?
-        .label("90% band (5–95% quantiles over runs)")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], fill.filled()));
-    chart
-        .draw_series(LineSeries::new(
-            band.year.iter().copied().zip(band.mean.iter().copied()),
-            BLUE.stroke_width(2),
-        ))
-        .drawn()?
-        .label(format!("mean over {runs} runs"))
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLUE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.5))
-        .draw()
-        .drawn()?;
+            .zip(band.q95.iter().copied())
+            .collect();
+        outline.extend(
+            band.year
+                .iter()
+                .copied()
+                .zip(band.q05.iter().copied())
+                .rev(),
+        );
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                outline,
+                c.mix(alpha).filled(),
+            )))
+            .drawn()?;
+        chart
+            .draw_series(LineSeries::new(
+                band.year.iter().copied().zip(band.mean.iter().copied()),
+                c.stroke_width(3),
+            ))
+            .drawn()?;
+    }
     Ok(())
 }
 
 /// A year tick: whole years without decimals, others with one.
-fn fmt_year(v: f64) -> String {
+pub(crate) fn fmt_year(v: f64) -> String {
     if (v - v.round()).abs() < 1e-6 {
         format!("{:.0}", v.round())
     } else {

@@ -19,10 +19,12 @@
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{fmt_tick, padded_range, render, Drawn, Figure, FAMILY};
+use super::{
+    axis_formatter, fmt_tick, heading, labels_of, legend, padded_range, render, Drawn, Figure, Key,
+    Mark, Style, Styled,
+};
 use crate::config::ClusterType;
 use crate::validation::{excess_kurtosis, ols, spread_points, RunFacts};
 
@@ -111,19 +113,20 @@ fn decade_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     (10f64.powf(a), 10f64.powf(b))
 }
 
-/// Draw the series legend at `position`.
-fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    position: SeriesLabelPosition,
-) -> anyhow::Result<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FAMILY, 16))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.5))
-        .draw()
-        .drawn()
+/// Pixel size of every validation chart at scale 1.
+const SIZE: (u32, u32) = (1000, 900);
+
+/// The title and the legend strip of a one-panel chart; returns the style
+/// and the plotting area below them.
+fn frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    keys: &[Key],
+) -> anyhow::Result<(Style, DrawingArea<DB, Shift>)> {
+    let st = Style::of(root);
+    let body = heading(root, title, st.title())?;
+    let area = legend(&body, keys, &st)?;
+    Ok((st, area))
 }
 
 // ---------------------------------------------------------------------------
@@ -219,13 +222,30 @@ pub fn thin_ccdf(desc: &[f64]) -> Vec<(f64, f64)> {
 
 impl Figure for SizeCcdf {
     fn size(&self) -> (u32, u32) {
-        (1100, 800)
+        SIZE
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let title = "Firm sizes: complementary CDF (P1)";
         let hill_line = self.power_line(self.alpha);
         let zipf_line = self.power_line(1.0);
+        let mut keys = vec![Key::new(
+            Mark::Dot(BLUE.to_rgba(), 0.2),
+            format!("final firm sizes, {} runs (n = {})", self.runs, self.n),
+        )];
+        if !hill_line.is_empty() {
+            keys.push(Key::new(
+                Mark::Line(RED.to_rgba(), 3),
+                format!("Hill fit, top 10%: slope −{:.2}", self.alpha),
+            ));
+        }
+        if !zipf_line.is_empty() {
+            keys.push(Key::new(
+                Mark::Dashed(BLACK.to_rgba(), 2),
+                "Zipf: slope −1 (Axtell 2001)",
+            ));
+        }
+        let (st, area) = frame(root, title, &keys)?;
         let (x0, x1) = decade_range(
             self.points
                 .iter()
@@ -233,21 +253,17 @@ impl Figure for SizeCcdf {
                 .chain(hill_line.iter().map(|p| p.0)),
         );
         let (y0, y1) = decade_range(self.points.iter().map(|p| p.1).chain([1.0]));
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FAMILY, 30))
-            .margin(18)
-            .x_label_area_size(60)
-            .y_label_area_size(90)
+        let mut chart = st
+            .chart(&area, &[fmt_decade(y0.max(1e-9)), "0.01".to_string()])
             .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
             .drawn()?;
         chart
             .configure_mesh()
-            .x_desc("final firm size s (revenue, billion VND/yr)")
+            .styled(&st)
+            .x_desc("final firm size s (bn VND/yr)")
             .y_desc("P(S ≥ s)")
             .x_label_formatter(&|v| fmt_decade(*v))
             .y_label_formatter(&|v| fmt_decade(*v))
-            .label_style((FAMILY, 16))
-            .axis_desc_style((FAMILY, 19))
             .light_line_style(BLACK.mix(0.06))
             .draw()
             .drawn()?;
@@ -255,35 +271,25 @@ impl Figure for SizeCcdf {
             .draw_series(
                 self.points
                     .iter()
-                    .map(|p| Circle::new(*p, 3, BLUE.mix(0.8).filled())),
+                    .map(|p| Circle::new(*p, st.px(0.15), BLUE.mix(0.8).filled())),
             )
-            .drawn()?
-            .label(format!(
-                "alive firms at the end, {} runs pooled (n = {})",
-                self.runs, self.n
-            ))
-            .legend(|(x, y)| Circle::new((x + 12, y), 4, BLUE.filled()));
+            .drawn()?;
         if !hill_line.is_empty() {
             chart
                 .draw_series(LineSeries::new(hill_line, RED.stroke_width(3)))
-                .drawn()?
-                .label(format!(
-                    "Hill fit, top 10%: slope −α = −{:.2} (α: mean of the runs' estimates)",
-                    self.alpha
-                ))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], RED.stroke_width(3)));
+                .drawn()?;
         }
         if !zipf_line.is_empty() {
-            let style = BLACK.stroke_width(2);
             chart
-                .draw_series(DashedLineSeries::new(zipf_line, 8, 6, style))
-                .drawn()?
-                .label("Zipf reference: slope −1 (Axtell 2001)")
-                .legend(move |(x, y)| {
-                    DashedPathElement::new(vec![(x, y), (x + 24, y)], 6, 4, style)
-                });
+                .draw_series(DashedLineSeries::new(
+                    zipf_line,
+                    st.px(0.35),
+                    st.px(0.25),
+                    BLACK.stroke_width(2),
+                ))
+                .drawn()?;
         }
-        legend(&mut chart, SeriesLabelPosition::LowerLeft)
+        Ok(())
     }
 }
 
@@ -385,7 +391,7 @@ impl GrowthRates {
 
 impl Figure for GrowthRates {
     fn size(&self) -> (u32, u32) {
-        (1100, 800)
+        SIZE
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
@@ -393,29 +399,53 @@ impl Figure for GrowthRates {
             "Annual log growth rates (P2a): excess kurtosis {:.2}",
             self.kurtosis
         );
+        let fill = BLUE.mix(0.55);
+        let curves = self.sd.is_finite() && self.sd > 0.0;
+        let mut keys = vec![Key::new(
+            Mark::Fill(fill),
+            if self.outside > 0 {
+                format!(
+                    "firm-years, runs pooled (n = {}; {} beyond ±{} sd)",
+                    self.n, self.outside, GROWTH_RANGE_SD
+                )
+            } else {
+                format!("firm-years, runs pooled (n = {})", self.n)
+            },
+        )];
+        if curves {
+            keys.push(Key::new(
+                Mark::Line(RED.to_rgba(), 3),
+                format!(
+                    "Gaussian (mean {}, sd {})",
+                    fmt_tick(self.mean),
+                    fmt_tick(self.sd)
+                ),
+            ));
+            keys.push(Key::new(
+                Mark::Dashed(BLACK.to_rgba(), 2),
+                "Laplace (tent), same mean and sd",
+            ));
+        }
+        let (st, area) = frame(root, &title, &keys)?;
         let x0 = self.edges[0];
         let x1 = *self.edges.last().expect("at least one bin");
         let positive = self.density.iter().copied().filter(|d| *d > 0.0);
         let (y0, y1) = decade_range(positive.chain([self.gaussian(self.mean)]));
-        let mut chart = ChartBuilder::on(root)
-            .caption(&title, (FAMILY, 30))
-            .margin(18)
-            .x_label_area_size(60)
-            .y_label_area_size(90)
+        let mut chart = st
+            .chart(&area, &[fmt_decade(y0.max(1e-9)), "0.01".to_string()])
             .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
             .drawn()?;
         chart
             .configure_mesh()
-            .x_desc("annual log growth rate ln(S(t+1)/S(t)) (1/yr)")
+            .styled(&st)
+            .x_desc("annual log growth rate (1/yr)")
             .y_desc("probability density")
-            .x_label_formatter(&|v| fmt_tick(*v))
+            .x_labels(6)
+            .x_label_formatter(&axis_formatter(x0, x1, 6))
             .y_label_formatter(&|v| fmt_decade(*v))
-            .label_style((FAMILY, 16))
-            .axis_desc_style((FAMILY, 19))
             .light_line_style(BLACK.mix(0.06))
             .draw()
             .drawn()?;
-        let fill = BLUE.mix(0.55);
         // Empty bins have no bar: log 0 is off the axis.
         chart
             .draw_series(
@@ -430,17 +460,8 @@ impl Figure for GrowthRates {
                         )
                     }),
             )
-            .drawn()?
-            .label(if self.outside > 0 {
-                format!(
-                    "firms alive a full year, runs pooled (n = {}; {} beyond ±{} sd not shown)",
-                    self.n, self.outside, GROWTH_RANGE_SD
-                )
-            } else {
-                format!("firms alive a full year, runs pooled (n = {})", self.n)
-            })
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], fill.filled()));
-        if self.sd.is_finite() && self.sd > 0.0 {
+            .drawn()?;
+        if curves {
             // Curves only where they are on the axis.
             let curve = |f: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
                 (0..=400)
@@ -453,23 +474,17 @@ impl Figure for GrowthRates {
             let l = curve(&|x| self.laplace(x));
             chart
                 .draw_series(LineSeries::new(g, RED.stroke_width(3)))
-                .drawn()?
-                .label(format!(
-                    "Gaussian, same mean ({}) and sd ({})",
-                    fmt_tick(self.mean),
-                    fmt_tick(self.sd)
-                ))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], RED.stroke_width(3)));
-            let style = BLACK.stroke_width(2);
+                .drawn()?;
             chart
-                .draw_series(DashedLineSeries::new(l, 8, 6, style))
-                .drawn()?
-                .label("Laplace (tent), same mean and sd")
-                .legend(move |(x, y)| {
-                    DashedPathElement::new(vec![(x, y), (x + 24, y)], 6, 4, style)
-                });
+                .draw_series(DashedLineSeries::new(
+                    l,
+                    st.px(0.35),
+                    st.px(0.25),
+                    BLACK.stroke_width(2),
+                ))
+                .drawn()?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     }
 }
 
@@ -513,7 +528,7 @@ impl GrowthSpread {
 
 impl Figure for GrowthSpread {
     fn size(&self) -> (u32, u32) {
-        (1100, 800)
+        SIZE
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
@@ -525,23 +540,37 @@ impl Figure for GrowthSpread {
         } else {
             "Spread of growth rates by size (P2b): too few rates to bin".to_string()
         };
+        let mut keys = vec![Key::new(
+            Mark::Dot(BLUE.to_rgba(), 0.25),
+            format!(
+                "{} equal-count size bins ({} rates each)",
+                self.points.len(),
+                self.per_bin
+            ),
+        )];
+        if self.slope.is_finite() {
+            keys.push(Key::new(
+                Mark::Line(RED.to_rgba(), 3),
+                format!("least squares: slope {:.3}", self.slope),
+            ));
+        }
+        let (st, area) = frame(root, &title, &keys)?;
         let (x0, x1) = padded_range(self.points.iter().map(|p| p.0), 0.08);
         let (y0, y1) = padded_range(self.points.iter().map(|p| p.1), 0.25);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&title, (FAMILY, 30))
-            .margin(18)
-            .x_label_area_size(60)
-            .y_label_area_size(90)
+        let y_fmt = axis_formatter(y0, y1, 6);
+        let mut chart = st
+            .chart(&area, &labels_of(y0, y1, &y_fmt))
             .build_cartesian_2d(x0..x1, y0..y1)
             .drawn()?;
         chart
             .configure_mesh()
-            .x_desc("mean ln(S/S0_s) of the bin (size relative to the sector median, log)")
-            .y_desc("ln sd of annual log growth rates")
-            .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .label_style((FAMILY, 16))
-            .axis_desc_style((FAMILY, 19))
+            .styled(&st)
+            .x_desc("mean ln(S/S0_s) of the bin")
+            .y_desc("ln sd of growth rates")
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&axis_formatter(x0, x1, 6))
+            .y_label_formatter(&y_fmt)
             .light_line_style(BLACK.mix(0.06))
             .draw()
             .drawn()?;
@@ -549,15 +578,9 @@ impl Figure for GrowthSpread {
             .draw_series(
                 self.points
                     .iter()
-                    .map(|p| Circle::new(*p, 6, BLUE.filled())),
+                    .map(|p| Circle::new(*p, st.px(0.25), BLUE.filled())),
             )
-            .drawn()?
-            .label(format!(
-                "{} equal-count size bins ({} rates each), runs pooled",
-                self.points.len(),
-                self.per_bin
-            ))
-            .legend(|(x, y)| Circle::new((x + 12, y), 5, BLUE.filled()));
+            .drawn()?;
         if self.slope.is_finite() {
             let line = vec![
                 (x0, self.intercept + self.slope * x0),
@@ -565,11 +588,9 @@ impl Figure for GrowthSpread {
             ];
             chart
                 .draw_series(LineSeries::new(line, RED.stroke_width(3)))
-                .drawn()?
-                .label(format!("least squares: slope {:.3}", self.slope))
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], RED.stroke_width(3)));
+                .drawn()?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     }
 }
 
@@ -644,11 +665,32 @@ impl DegreeDistribution {
 
 impl Figure for DegreeDistribution {
     fn size(&self) -> (u32, u32) {
-        (1100, 800)
+        SIZE
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
         let title = "Cooperation degree of cluster firms by cluster type (P3)";
+        let colour_of = |name: &str| {
+            TYPES
+                .iter()
+                .find(|t| t.1 == name)
+                .map(|t| t.2)
+                .unwrap_or(RED)
+        };
+        let keys: Vec<Key> = self
+            .series
+            .iter()
+            .map(|s| {
+                Key::new(
+                    Mark::Line(colour_of(s.name).to_rgba(), 3),
+                    format!(
+                        "{} (n = {}, mean {:.2}, max {})",
+                        s.name, s.n, s.mean, s.max
+                    ),
+                )
+            })
+            .collect();
+        let (st, area) = frame(root, title, &keys)?;
         let kmax = self.series.iter().map(|s| s.max).max().unwrap_or(1).max(1);
         let (y0, y1) = decade_range(
             self.series
@@ -656,17 +698,16 @@ impl Figure for DegreeDistribution {
                 .flat_map(|s| s.pmf.iter().map(|p| p.1))
                 .chain([1.0]),
         );
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FAMILY, 30))
-            .margin(18)
-            .x_label_area_size(60)
-            .y_label_area_size(90)
+        let mut chart = st
+            .chart(&area, &[fmt_decade(y0.max(1e-9)), "0.01".to_string()])
             .build_cartesian_2d(-0.5..f64::from(kmax) + 0.5, (y0..y1).log_scale())
             .drawn()?;
         chart
             .configure_mesh()
-            .x_desc("degree k (cooperation partners at the end)")
+            .styled(&st)
+            .x_desc("degree k (partners at the end)")
             .y_desc("P(degree = k)")
+            .x_labels(8)
             .x_label_formatter(&|v| {
                 // Degrees are whole numbers; fractional ticks stay unlabelled.
                 if v.fract().abs() < 1e-9 {
@@ -676,33 +717,23 @@ impl Figure for DegreeDistribution {
                 }
             })
             .y_label_formatter(&|v| fmt_decade(*v))
-            .label_style((FAMILY, 16))
-            .axis_desc_style((FAMILY, 19))
             .light_line_style(BLACK.mix(0.06))
             .draw()
             .drawn()?;
         for s in &self.series {
-            let colour = TYPES
-                .iter()
-                .find(|t| t.1 == s.name)
-                .map(|t| t.2)
-                .unwrap_or(RED);
+            let colour = colour_of(s.name);
             let pts: Vec<(f64, f64)> = s.pmf.iter().map(|p| (f64::from(p.0), p.1)).collect();
             chart
-                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
-                .drawn()?
-                .label(format!(
-                    "{} (n = {}, mean {:.2}, max {})",
-                    s.name, s.n, s.mean, s.max
-                ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
-                });
+                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(3)))
+                .drawn()?;
             chart
-                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, colour.filled())))
+                .draw_series(
+                    pts.into_iter()
+                        .map(|p| Circle::new(p, st.px(0.2), colour.filled())),
+                )
                 .drawn()?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     }
 }
 

@@ -1,34 +1,17 @@
 //! The report's own charts (plotters, drawn as inline SVG through
-//! [`crate::plot::render_svg`]): replication diagnostics, the scenarios' time
-//! series overlaid, and a sweep's outcomes against one parameter. The charts
-//! of a run, a comparison and a sensitivity analysis are `plot`'s own.
+//! [`crate::plot::render_svg`]): replication diagnostics and a sweep's
+//! outcomes against one parameter, in `plot`'s style ([`crate::plot::Style`]).
+//! The charts of a run, a comparison (the overlaid time series too) and a
+//! sensitivity analysis are `plot`'s own.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::compare::outcome_label;
-use crate::plot::timeseries::{TimeSeries, METRICS};
-use crate::plot::{fmt_tick, padded_range, Drawn, Figure, FAMILY};
-
-/// Series colours, in order (colour-blind-safe Tableau-like palette).
-pub const COLOURS: [RGBColor; 12] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-    RGBColor(0, 0, 0),
-    RGBColor(174, 199, 232),
-];
-
-fn colour(i: usize) -> RGBColor {
-    COLOURS[i % COLOURS.len()]
-}
+use crate::plot::{
+    axis_formatter, caption, colour, fmt_tick, heading, labels_of, legend, padded_range,
+    short_unit, Drawn, Figure, Key, Mark, Style, Styled,
+};
 
 /// The relative 95% half-width of the mean (percent of |mean| over all runs)
 /// against the number of runs it was computed on, one line per outcome.
@@ -40,39 +23,45 @@ pub struct Replication {
 
 impl Figure for Replication {
     fn size(&self) -> (u32, u32) {
-        (1100, 620)
+        (1000, 800)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let (w, _) = root.dim_in_pixel();
-        let (plot_area, legend) = root.split_horizontally(w.saturating_sub(300));
+        let st = Style::of(root);
+        let body = heading(
+            root,
+            "95% half-width of the mean (% of the mean) against runs used",
+            st.title(),
+        )?;
+        let keys: Vec<Key> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                Key::new(Mark::Line(colour(i).to_rgba(), 3), outcome_label(name).0)
+            })
+            .collect();
+        let plot_area = legend(&body, &keys, &st)?;
         let xs = self.ns.iter().map(|n| *n as f64);
         let (x0, x1) = padded_range(xs, 0.03);
         let ys = self.series.iter().flat_map(|(_, v)| v.iter().copied());
         let (_, y1) = padded_range(ys.chain([0.0]), 0.05);
-        let mut chart = ChartBuilder::on(&plot_area)
-            .caption(
-                "95% half-width of the mean (% of the mean) against runs used",
-                (FAMILY, 24),
-            )
-            .margin(14)
-            .x_label_area_size(50)
-            .y_label_area_size(70)
+        let y_fmt = axis_formatter(0.0, y1, 6);
+        let mut chart = st
+            .chart(&plot_area, &labels_of(0.0, y1, &y_fmt))
             .build_cartesian_2d(x0..x1, 0.0..y1)
             .drawn()?;
         chart
             .configure_mesh()
+            .styled(&st)
             .x_desc("runs (the first n, in run order)")
             .y_desc("half-width, % of |mean|")
             .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .max_light_lines(1)
-            .label_style((FAMILY, 15))
-            .axis_desc_style((FAMILY, 17))
+            .y_labels(6)
+            .y_label_formatter(&y_fmt)
             .draw()
             .drawn()?;
-        let mut row = 0;
-        for (i, (name, values)) in self.series.iter().enumerate() {
+        for (i, (_, values)) in self.series.iter().enumerate() {
             let c = colour(i);
             let pts: Vec<(f64, f64)> = self
                 .ns
@@ -81,124 +70,14 @@ impl Figure for Replication {
                 .filter(|(_, v)| v.is_finite())
                 .map(|(n, v)| (*n as f64, *v))
                 .collect();
-            if pts.is_empty() {
-                continue;
-            }
             chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(3)))
                 .drawn()?;
             chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
+                .draw_series(pts.iter().map(|p| Circle::new(*p, st.px(0.2), c.filled())))
                 .drawn()?;
-            let y = 60 + 26 * row;
-            legend
-                .draw(&PathElement::new(vec![(10, y), (40, y)], c.stroke_width(3)))
-                .drawn()?;
-            legend
-                .draw(&Text::new(outcome_label(name).0, (48, y - 8), (FAMILY, 15)))
-                .drawn()?;
-            row += 1;
         }
         Ok(())
-    }
-}
-
-/// The key region metrics of several scenarios, means (lines) and 90% bands
-/// (shaded), one panel per metric.
-pub struct Overlay {
-    pub scenarios: Vec<String>,
-    pub series: Vec<TimeSeries>,
-}
-
-impl Figure for Overlay {
-    fn size(&self) -> (u32, u32) {
-        (1600, 1900)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-        let body = root
-            .titled(
-                "Scenarios overlaid: mean (line) and 90% band (shaded) over runs",
-                (FAMILY, 32),
-            )
-            .drawn()?;
-        let (legend, grid) = body.split_vertically(50);
-        let mut x = 20;
-        for (i, name) in self.scenarios.iter().enumerate() {
-            let c = colour(i);
-            legend
-                .draw(&Rectangle::new([(x, 15), (x + 30, 30)], c.filled()))
-                .drawn()?;
-            legend
-                .draw(&Text::new(name.clone(), (x + 38, 12), (FAMILY, 20)))
-                .drawn()?;
-            x += 60 + 11 * name.chars().count() as i32;
-        }
-        let panels = grid.split_evenly((4, 2));
-        for (k, (panel, metric)) in panels.iter().zip(&METRICS).enumerate() {
-            let bands: Vec<_> = self.series.iter().map(|s| &s.bands[k]).collect();
-            let (x0, x1) = padded_range(bands.iter().flat_map(|b| b.year.iter().copied()), 0.0);
-            let (y0, y1) = padded_range(
-                bands
-                    .iter()
-                    .flat_map(|b| b.q05.iter().chain(&b.q95).copied()),
-                0.05,
-            );
-            let mut chart = ChartBuilder::on(panel)
-                .caption(metric.title, (FAMILY, 22))
-                .margin(12)
-                .margin_right(30)
-                .x_label_area_size(45)
-                .y_label_area_size(80)
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .drawn()?;
-            chart
-                .configure_mesh()
-                .x_desc("year")
-                .y_desc(metric.unit)
-                .x_labels(((x1 - x0).round() as usize + 1).clamp(2, 11))
-                .x_label_formatter(&|v| fmt_year(*v))
-                .y_label_formatter(&|v| fmt_tick(*v))
-                .label_style((FAMILY, 15))
-                .axis_desc_style((FAMILY, 17))
-                .draw()
-                .drawn()?;
-            for (i, band) in bands.iter().enumerate() {
-                let c = colour(i);
-                let mut outline: Vec<(f64, f64)> = band
-                    .year
-                    .iter()
-                    .copied()
-                    .zip(band.q95.iter().copied())
-                    .collect();
-                outline.extend(
-                    band.year
-                        .iter()
-                        .copied()
-                        .zip(band.q05.iter().copied())
-                        .rev(),
-                );
-                chart
-                    .draw_series(std::iter::once(Polygon::new(outline, c.mix(0.15).filled())))
-                    .drawn()?;
-                chart
-                    .draw_series(LineSeries::new(
-                        band.year.iter().copied().zip(band.mean.iter().copied()),
-                        c.stroke_width(2),
-                    ))
-                    .drawn()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A year tick: whole years without decimals, others with one.
-fn fmt_year(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-6 {
-        format!("{:.0}", v.round())
-    } else {
-        format!("{v:.1}")
     }
 }
 
@@ -220,8 +99,9 @@ pub struct SweepPanels {
     pub outcomes: Vec<OutcomePoints>,
 }
 
-const SWEEP_COLUMNS: usize = 4;
-const SWEEP_PANEL: (u32, u32) = (400, 300);
+/// Panels per row, each half a column wide at the smallest legible text.
+const SWEEP_COLUMNS: usize = 2;
+const SWEEP_PANEL: (u32, u32) = (500, 500);
 
 impl SweepPanels {
     fn grid(&self) -> (usize, usize) {
@@ -235,7 +115,7 @@ impl Figure for SweepPanels {
         let (rows, cols) = self.grid();
         (
             SWEEP_PANEL.0 * cols as u32,
-            SWEEP_PANEL.1 * rows as u32 + 50,
+            SWEEP_PANEL.1 * rows as u32 + 160,
         )
     }
 
@@ -244,7 +124,8 @@ impl Figure for SweepPanels {
             "Outcomes against {}: mean and 95% interval at each design point",
             self.parameter
         );
-        let body = root.titled(&title, (FAMILY, 24)).drawn()?;
+        let st = Style::of(root);
+        let body = heading(root, &title, st.title())?;
         let panels = body.split_evenly(self.grid());
         let (x0, x1) = if self.categories.is_empty() {
             padded_range(self.xs.iter().copied(), 0.08)
@@ -260,12 +141,11 @@ impl Figure for SweepPanels {
                 0.08,
             );
             let (title, unit) = outcome_label(&o.outcome);
-            let mut chart = ChartBuilder::on(panel)
-                .caption(title, (FAMILY, 15))
-                .margin(8)
-                .margin_right(16)
-                .x_label_area_size(32)
-                .y_label_area_size(62)
+            let captioned = caption(panel, &title, &st)?;
+            let ny = st.y_ticks(&captioned);
+            let y_fmt = axis_formatter(y0, y1, ny);
+            let mut chart = st
+                .chart(&captioned, &labels_of(y0, y1, &y_fmt))
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .drawn()?;
             let cats = &self.categories;
@@ -283,17 +163,16 @@ impl Figure for SweepPanels {
             };
             chart
                 .configure_mesh()
-                .y_desc(unit)
-                .max_light_lines(1)
+                .styled(&st)
+                .y_desc(short_unit(unit))
                 .x_labels(if cats.is_empty() {
-                    6
+                    st.x_ticks(&captioned)
                 } else {
                     cats.len() * 2 + 1
                 })
                 .x_label_formatter(&fmt_x)
-                .y_label_formatter(&|v| fmt_tick(*v))
-                .label_style((FAMILY, 12))
-                .axis_desc_style((FAMILY, 13))
+                .y_labels(ny)
+                .y_label_formatter(&y_fmt)
                 .draw()
                 .drawn()?;
             let c = colour(0);
@@ -321,7 +200,7 @@ impl Figure for SweepPanels {
             chart
                 .draw_series(
                     pts.iter()
-                        .map(|(x, (m, _, _))| Circle::new((*x, *m), 4, c.filled())),
+                        .map(|(x, (m, _, _))| Circle::new((*x, *m), st.px(0.25), c.filled())),
                 )
                 .drawn()?;
         }

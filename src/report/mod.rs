@@ -832,19 +832,9 @@ fn compare_body(out: &mut String, dir: &Path) -> anyhow::Result<()> {
     }
 
     heading(out, 2, "overlay", "Time series of the scenarios");
-    let mut series = Vec::new();
-    for d in &dirs {
-        series.push(plot::timeseries::TimeSeries::load(d)?);
-    }
     figure(
         out,
-        &render_svg(
-            &charts::Overlay {
-                scenarios: scenarios.clone(),
-                series,
-            },
-            0.75,
-        )?,
+        &render_svg(&plot::timeseries::Overlay::load(dir, &scenarios)?, 0.75)?,
         "Key region metrics of every scenario: mean (line) and 90% band over runs (shaded).",
     );
 

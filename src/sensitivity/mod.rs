@@ -820,7 +820,8 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
         crate::output::manifest::sha256_hex(crate::experiment::scenario_ron(&base).as_bytes());
     prepare_dir(&dir, &settings, args, shard, &config_sha)?;
 
-    let mut df = sweep::design_frame(&design)?;
+    let columns = sweep::factor_columns(&base, &design)?;
+    let mut df = sweep::sweep_design_frame(&design, &columns)?;
     let d = settings.params.len();
     let morris = settings.method == SensitivityMethod::Morris;
     let roles: Vec<(usize, String)> = (0..design.points)
@@ -834,7 +835,12 @@ pub fn run_sensitivity(args: &SensitivityArgs) -> anyhow::Result<SensitivityRepo
         "role".into(),
         roles.iter().map(|r| r.1.clone()).collect::<Vec<String>>(),
     ))?;
-    write_frame(&dir.join("design.parquet"), df, &settings)?;
+    let mut meta = sweep::design_metadata(&base, &design, &columns, settings.seed, settings.runs);
+    meta.push((
+        "clustersim.sensitivity".to_string(),
+        settings.to_json().to_string(),
+    ));
+    parquet::write_atomic(&dir.join("design.parquet"), &mut df, &meta, &|_| None)?;
 
     let units = settings.points() * settings.runs as usize;
     let batches = shard_batches(shard, units, args.batch);

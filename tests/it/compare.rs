@@ -225,6 +225,32 @@ fn compare_command_prints_the_table_and_plots() {
     assert!(out.join("comparison.parquet").is_file());
     assert!(out.join("plots/comparison.png").is_file());
     assert!(out.join("plots/small_leak25/timeseries.svg").is_file());
+    // The scenarios' time series overlaid, one line per scenario, one legend.
+    let overlay = std::fs::read_to_string(out.join("plots/comparison_timeseries.svg")).unwrap();
+    assert!(overlay.contains("Scenarios overlaid"), "overlay title");
+    for name in ["small", "small_leak25"] {
+        assert_eq!(
+            overlay.matches(&format!(">\n{name}\n</text>")).count(),
+            1,
+            "{name} named once, in the legend"
+        );
+    }
+    // `plot` on the compare directory draws the same charts.
+    std::fs::remove_dir_all(out.join("plots")).unwrap();
+    let o = clustersim(&["plot", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for chart in [
+        "comparison.svg",
+        "comparison_differences.svg",
+        "comparison_timeseries.svg",
+        "comparison_timeseries.png",
+        "small_leak25/timeseries.svg",
+    ] {
+        assert!(
+            out.join("plots").join(chart).is_file(),
+            "plot draws {chart}"
+        );
+    }
     // Each scenario's charts are titled with it.
     for chart in ["timeseries.svg", "final_distribution.svg"] {
         let svg = std::fs::read_to_string(out.join("plots/small_leak25").join(chart)).unwrap();

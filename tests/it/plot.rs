@@ -250,25 +250,26 @@ fn plot_dir_draws_every_chart_as_png_and_svg() {
             std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
         }
     }
-    assert_eq!(png_size(&out.join("timeseries.png")), (1600, 1900));
-    assert_eq!(png_size(&out.join("final_distribution.png")), (1600, 700));
-    assert_eq!(png_size(&out.join("map_run0_step5.png")), (1300, 1150));
+    assert_eq!(png_size(&out.join("timeseries.png")), (1000, 2100));
+    assert_eq!(png_size(&out.join("final_distribution.png")), (1000, 900));
+    assert_eq!(png_size(&out.join("map_run0_step5.png")), (1000, 1300));
 
     // Text is rasterised with the embedded font: the title band has ink.
     let (w, h, px) = png_pixels(&out.join("timeseries.png"));
-    assert_eq!((w, h), (1600, 1900));
+    assert_eq!((w, h), (1000, 2100));
     assert!(ink(w, &px, 0, 40) > 500, "title drawn in the PNG");
     assert!(ink(w, &px, 40, h) > 20_000, "panels drawn in the PNG");
 
     // All three runs (from both part files) enter the means.
     let ts = svg(&out.join("timeseries.svg"));
+    // Titles wrap to the figure's width; the legend is drawn once.
     for needle in [
-        "Key region metrics: mean and 90% band over 3 runs",
-        "Firms inside clusters",
-        "Polluting firms in residential areas",
-        "Mean effective quality Q",
-        "year",
-        "billion VND per step",
+        "Key region metrics by year: mean",
+        "and 90% band over 3 runs",
+        "Firms in clusters",
+        "Polluting,",
+        "Mean quality Q",
+        "bn VND/step",
         "mean over 3 runs",
         "90% band (5–95% quantiles over runs)",
     ] {
@@ -278,10 +279,11 @@ fn plot_dir_draws_every_chart_as_png_and_svg() {
     let fd = svg(&out.join("final_distribution.svg"));
     // Last step 5: three operating clusters in each of three runs.
     for needle in [
-        "Operating clusters at the last step (5)",
-        "Effective quality Q",
+        "Operating clusters at the last step",
+        "(5), pooled over runs",
+        "Quality Q: mean",
         "Occupancy",
-        "operating clusters (n = 9)",
+        "operating clusters × runs (n = 9)",
         "clusters × runs",
     ] {
         assert!(
@@ -298,9 +300,15 @@ fn plot_dir_draws_every_chart_as_png_and_svg() {
         "planned cluster",
         "craft village",
         "residential area",
-        "effective quality Q",
-        "polluting firms remaining",
+        "quality Q",
+        "n polluting firms left (red)",
+        // The size key: the largest cluster's firms, a quarter, a sixteenth.
+        ">\n20 firms\n</text>",
+        ">\n5 firms\n</text>",
+        ">\n1 firm\n</text>",
+        // Residential site 1 keeps two polluting firms, site 0 one.
         ">\n2\n</text>",
+        ">\n1\n</text>",
     ] {
         assert!(map.contains(needle), "map svg lacks {needle:?}");
     }
@@ -319,8 +327,16 @@ fn map_step_and_run_are_chosen_and_the_map_is_skipped_without_sites() {
     };
     let files = plot_dir(dir.path(), &out, &opts).unwrap();
     assert!(out.join("map_run1_step2.svg").is_file(), "{files:?}");
-    // Counts of polluting firms are known only at the last step.
-    assert!(!svg(&out.join("map_run1_step2.svg")).contains("polluting firms remaining"));
+    // Counts of polluting firms per area are known only at the last step;
+    // at another the legend gives the region's total at that step
+    // (polluting_residential of run 1 at step 2: 5 × 2 + 1).
+    let map = svg(&out.join("map_run1_step2.svg"));
+    assert!(!map.contains("n polluting firms left"));
+    assert!(
+        crate::svg_text(&map)
+            .contains("11 polluting residential firms (per area: --firms, last step)"),
+        "{map}"
+    );
 
     let bad = PlotOptions {
         step: Some(99),
@@ -389,10 +405,11 @@ fn comparison_chart_has_one_panel_per_outcome() {
     // The differences chart: each non-base scenario's paired difference.
     let d = svg(&out.join("comparison_differences.svg"));
     for needle in [
-        "paired difference from hanoi and 95% interval over 20 runs",
-        "difference, firms",
-        "good_governance",
-        "showcase",
+        "paired difference from hanoi and",
+        "95% interval over 20 runs",
+        "firms",
+        "2: good_governance",
+        "3: showcase",
     ] {
         assert!(
             d.contains(needle),
@@ -405,18 +422,22 @@ fn comparison_chart_has_one_panel_per_outcome() {
             std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
         }
     }
-    // Three outcomes: one row of three panels plus title and legend.
-    assert_eq!(png_size(&out.join("comparison.png")), (3 * 520, 380 + 130));
+    // Three outcomes: two rows of two panels plus title and legend.
+    assert_eq!(
+        png_size(&out.join("comparison.png")),
+        (2 * 500, 2 * 500 + 380)
+    );
     let s = svg(&out.join("comparison.svg"));
     for needle in [
-        "Scenarios hanoi vs good_governance vs showcase: mean and 95% interval over 20 runs (base: hanoi)",
-        "Firms in clusters, final",
-        "Mean effective quality Q, time mean",
+        "Scenarios hanoi vs",
+        "good_governance vs showcase:",
+        "Firms in clusters,",
         "Tax, final",
-        "billion VND per step",
-        "good_governance",
-        "showcase",
-        "paired difference from base excludes 0",
+        "bn VND/step",
+        "1: hanoi",
+        "2: good_governance",
+        "3: showcase",
+        "paired difference excludes 0 (95%)",
     ] {
         assert!(s.contains(needle), "comparison.svg lacks {needle:?}");
     }
@@ -489,6 +510,17 @@ fn run_with_plot_draws_the_charts_and_the_map() {
         format!("map_run0_step{steps}.svg"),
     ] {
         assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    // The map of a real run: the region's boundary (radius from the
+    // manifest's config), a size key, and the polluting residential firms
+    // per area (the run keeps --firms and the map shows the last step).
+    let map = std::fs::read_to_string(plots.join(format!("map_run0_step{steps}.svg"))).unwrap();
+    for needle in [
+        ">\nregion boundary\n</text>",
+        " firms\n</text>",
+        ">\nn polluting firms left (red)\n</text>",
+    ] {
+        assert!(map.contains(needle), "map lacks {needle:?}");
     }
 }
 

@@ -349,7 +349,7 @@ fn a_comparison_report_shows_paired_differences_and_overlaid_series() {
     let text = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(text.contains("Scenarios overlaid"), "the overlay chart");
     assert!(
-        text.contains("paired difference from tiny and 95% interval"),
+        crate::svg_text(&text).contains("paired difference from tiny and 95% interval"),
         "the paired-differences chart"
     );
     assert!(
@@ -396,8 +396,9 @@ fn a_sweep_report_shows_outcomes_against_each_parameter() {
     let cell = key(&page, "sweep:2:final_firms_clusters");
     assert!(cell.starts_with(&fmt_num(m)), "{cell} vs {m}");
     let text = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(text.contains("Outcomes against government.leakage"));
-    assert!(text.contains("Outcomes against government.outside_rule"));
+    let charts = crate::svg_text(&text);
+    assert!(charts.contains("Outcomes against government.leakage"));
+    assert!(charts.contains("Outcomes against government.outside_rule"));
     assert!(text.contains("href=\"design.parquet\""));
 }
 

@@ -73,8 +73,8 @@ fn morris_writes_design_points_indices_and_charts_and_resumes() {
         &[out.join("design.parquet")],
         &[
             num("point"),
-            num("government.leakage"),
-            num("government.budget"),
+            num("government__leakage"),
+            num("government__budget"),
             num("group"),
             text("role"),
         ],
@@ -82,10 +82,16 @@ fn morris_writes_design_points_indices_and_charts_and_resumes() {
     .unwrap();
     assert_eq!(design.len, 12);
     assert!(design
-        .f("government.leakage")
+        .f("government__leakage")
         .iter()
         .all(|v| (0.1 - 1e-12..=0.5 + 1e-12).contains(v)));
     assert_eq!(design.f("group")[11], 3.0);
+    // SQL-safe column names, mapped back to the config paths as in sweep.
+    let kv = clustersim::output::parquet::key_value_metadata(&out.join("design.parquet")).unwrap();
+    let factors = kv.iter().find(|(k, _)| k == "clustersim.factors").unwrap();
+    let factors: serde_json::Value = serde_json::from_str(&factors.1).unwrap();
+    assert_eq!(factors["government__leakage"], "government.leakage");
+    assert_eq!(factors["government__budget"], "government.budget");
     let points = read_files(
         &[out.join("points.parquet")],
         &[

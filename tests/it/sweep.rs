@@ -98,8 +98,10 @@ fn a_grid_writes_the_design_and_one_directory_per_point() {
         assert!(dir.join("timeseries.png").is_file(), "{}", dir.display());
     }
     let svg = std::fs::read_to_string(out.join("plots/point-0001/timeseries.svg")).unwrap();
+    // The title wraps to the chart's width: read its lines joined.
     assert!(
-        svg.contains("point 1: government__leakage = 0.1, government__outside_rule = Equal"),
+        crate::svg_text(&svg)
+            .contains("point 1: government__leakage = 0.1, government__outside_rule = Equal"),
         "the chart names its design point"
     );
 }

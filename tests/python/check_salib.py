@@ -52,9 +52,13 @@ def main(out):
         "names": names,
         "bounds": [[p["lo"], p["hi"]] for p in s["params"]],
     }
-    design = pq.read_table(f"{out}/design.parquet").to_pydict()
+    table = pq.read_table(f"{out}/design.parquet")
+    # Columns are SQL-safe names; clustersim.factors maps them to the paths.
+    factors = json.loads(table.schema.metadata[b"clustersim.factors"])
+    column = {path: name for name, path in factors.items()}
+    design = table.to_pydict()
     order = np.argsort(design["point"])
-    X = np.array([[float(design[n][i]) for n in names] for i in order])
+    X = np.array([[float(design[column[n]][i]) for n in names] for i in order])
     points = pq.read_table(f"{out}/points.parquet").to_pydict()
     ours = pq.read_table(f"{out}/sensitivity.parquet").to_pylist()
 
