@@ -382,16 +382,17 @@ pub fn spin_up(
 /// reordering it would cost more than it saves.
 pub const COMPACT_MIN_FIRMS: usize = 16_384;
 
-/// Room for the initial firms and the mean entrants of the first two years
-/// (MODEL.md §4.3), with four standard deviations to spare: in a big world
-/// the firm vector holds the alive firms and few dead ones (`World::compact`
-/// drops them), so it seldom grows after that; a small one grows by doubling.
+/// Room for the firms one run is expected to create (initial firms plus the
+/// mean entrants of every step, MODEL.md §4.3, with four standard
+/// deviations to spare), so that the firm vector is allocated once instead
+/// of doubling (copying, and touching fresh pages, as it grows). Only the
+/// pages used count in memory: in a big world `World::compact` keeps the
+/// vector to the alive firms and a few dead ones.
 fn firm_capacity(sc: &Scenario) -> usize {
     let dt = sc.time.dt;
-    let two_years = (2.0 / dt).ceil() as u32;
     let mut n = f64::from(sc.initial.firms_in_clusters) + f64::from(sc.initial.firms_residential);
     for sec in &sc.sectors {
-        for step in 0..sc.time.steps.min(two_years) {
+        for step in 0..sc.time.steps {
             n += sec.entry_rate * dt * (1.0 + sec.demand_growth).powf(f64::from(step) * dt);
         }
     }
@@ -805,7 +806,7 @@ impl<'a> World<'a> {
         let mut new = std::mem::take(&mut self.spare);
         let mut remap = std::mem::take(&mut self.remap);
         new.clear();
-        new.reserve(old.len());
+        new.reserve(old.capacity());
         remap.clear();
         remap.resize(old.len(), u32::MAX);
         let lists = self
