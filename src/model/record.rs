@@ -122,7 +122,19 @@ pub struct RunRecord {
 }
 
 use super::infrastructure::complete;
-use super::world::{Site, World};
+use super::world::{map_units, Site, World};
+
+/// One cluster's sums over its members for the record.
+#[derive(Default)]
+struct ClusterSums {
+    emp: f64,
+    rev: f64,
+    links: u64,
+    max_degree: u64,
+    degree_sum: u64,
+    /// S·(1 − q_wastewater) of each polluting member, in member order.
+    untreated: Vec<f64>,
+}
 
 impl World<'_> {
     /// Phase 9: the region row and the cluster rows of the current step.
@@ -148,25 +160,39 @@ impl World<'_> {
         let mut rows = Vec::with_capacity(self.clusters.len());
         let (mut qa, mut area_op) = (0.0, 0.0);
         let mut degree_sum = 0u64;
-        for (ci, c) in self.clusters.iter().enumerate() {
-            let q = c.quality;
-            let (mut emp, mut rev, mut links) = (0.0, 0.0, 0u64);
+        // Each cluster's sums over its members (in parallel in a big world),
+        // then folded into the region row in cluster order; the untreated
+        // pollution is summed firm by firm in member order, as one pass would.
+        let world = self;
+        let parts = map_units(self.parallel(), self.clusters.len(), |ci| {
+            let c = &world.clusters[ci];
+            let mut part = ClusterSums::default();
             for &i in &c.members {
-                let f = &self.firms[i as usize];
-                rev += f.size;
-                emp += f.size / rpw;
+                let f = &world.firms[i as usize];
+                part.rev += f.size;
+                part.emp += f.size / rpw;
                 let deg = f.partners.len() as u64;
-                r.max_degree = r.max_degree.max(deg);
-                degree_sum += deg;
+                part.max_degree = part.max_degree.max(deg);
+                part.degree_sum += deg;
                 // A link counts for this cluster once, even if both ends are here.
-                links += f
+                part.links += f
                     .partners
                     .iter()
-                    .filter(|&&j| self.firms[j as usize].site != Site::Cluster(ci as u32) || j > i)
+                    .filter(|&&j| world.firms[j as usize].site != Site::Cluster(ci as u32) || j > i)
                     .count() as u64;
                 if f.polluting {
-                    r.pollution_untreated += f.size * (1.0 - c.q[2]);
+                    part.untreated.push(f.size * (1.0 - c.q[2]));
                 }
+            }
+            part
+        });
+        for ((ci, c), part) in self.clusters.iter().enumerate().zip(parts) {
+            let q = c.quality;
+            let (emp, rev, links) = (part.emp, part.rev, part.links);
+            r.max_degree = r.max_degree.max(part.max_degree);
+            degree_sum += part.degree_sum;
+            for t in part.untreated {
+                r.pollution_untreated += t;
             }
             r.firms_clusters += c.members.len() as u64;
             r.employment += emp;
