@@ -298,7 +298,7 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
     // ln S of the alive firms at the last year mark, by stable id.
     let ln_by_id = |w: &World| {
         let mut v = vec![f64::NAN; w.next_id as usize];
-        for f in &w.firms {
+        for f in w.firms.iter().filter(|f| f.alive) {
             v[f.id as usize] = f.size.ln();
         }
         v
