@@ -114,6 +114,21 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(crate::output::parquet::write_bytes_atomic(path, bytes)?)
 }
 
+/// The pixel size of `fig` drawn at `scale` (1 unless finite and positive;
+/// at least 100 px each way).
+fn pixel_size(fig: &impl Figure, scale: f64) -> (u32, u32) {
+    let (w0, h0) = fig.size();
+    let scale = if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        1.0
+    };
+    (
+        ((f64::from(w0) * scale).round() as u32).max(100),
+        ((f64::from(h0) * scale).round() as u32).max(100),
+    )
+}
+
 /// Render `fig` to `out/stem.png` and `out/stem.svg`; returns both paths.
 pub(crate) fn render(
     fig: &impl Figure,
@@ -121,27 +136,8 @@ pub(crate) fn render(
     stem: &str,
     scale: f64,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    ensure_font()?;
-    let (w0, h0) = fig.size();
-    let scale = if scale.is_finite() && scale > 0.0 {
-        scale
-    } else {
-        1.0
-    };
-    let (w, h) = (
-        ((f64::from(w0) * scale).round() as u32).max(100),
-        ((f64::from(h0) * scale).round() as u32).max(100),
-    );
-
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        root.fill(&WHITE).drawn()?;
-        fig.draw(&root)
-            .with_context(|| format!("drawing {stem}.svg"))?;
-        root.present().drawn()?;
-    }
-
+    let svg = render_svg(fig, scale).with_context(|| format!("drawing {stem}.svg"))?;
+    let (w, h) = pixel_size(fig, scale);
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
@@ -172,16 +168,7 @@ pub(crate) fn render(
 /// `clustersim report`).
 pub(crate) fn render_svg(fig: &impl Figure, scale: f64) -> anyhow::Result<String> {
     ensure_font()?;
-    let (w0, h0) = fig.size();
-    let scale = if scale.is_finite() && scale > 0.0 {
-        scale
-    } else {
-        1.0
-    };
-    let (w, h) = (
-        ((f64::from(w0) * scale).round() as u32).max(100),
-        ((f64::from(h0) * scale).round() as u32).max(100),
-    );
+    let (w, h) = pixel_size(fig, scale);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
