@@ -294,7 +294,7 @@ impl World<'_> {
 
         // Spillover from partners' productivity at the start of the sub-phase
         // (a snapshot, so the order in which firms are updated does not matter).
-        // Per cluster, in parallel in a big world.
+        // Per cluster (with the new ln A), in parallel in a big world.
         let rate = co.spillover * dt;
         let world = &*self;
         let updates = map_units(parallel, self.clusters.len(), |c| {
@@ -311,14 +311,14 @@ impl World<'_> {
                     .map(|&j| (world.firms[j as usize].productivity - ai).max(0.0))
                     .sum::<f64>()
                     / f.partners.len() as f64;
-                out.push((i, ai + rate * gain));
+                let v = ai + rate * gain;
+                out.push((i, v, v.ln()));
             }
             out
         });
-        for (i, v) in updates.into_iter().flatten() {
+        for (i, v, ln_v) in updates.into_iter().flatten() {
             let f = &mut self.firms[i as usize];
-            f.productivity = v;
-            f.ln_prod = v.ln();
+            (f.productivity, f.ln_prod) = (v, ln_v);
         }
     }
 }

@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
-use super::world::{map_units, World};
+use super::world::{map_units, Firm, Site, World};
 use crate::rng::Purpose;
 
 /// The exit hazard's age factor (1 + age in years)^(−exit_age_exponent) for
@@ -119,32 +119,58 @@ impl World<'_> {
         let grow = |site_ix: usize| world.grow_site(step, site_ix, &ctx);
         let grown: Vec<Vec<Grown>> = map_units(self.parallel(), n_sites, grow);
 
+        // Every firm's new state. In a big world by a sweep over the firm
+        // vector in parallel: an alive firm finds its result at its site and
+        // slot, which no kill has changed yet. Otherwise site by site.
+        let n_clusters = self.clusters.len();
+        let set = |f: &mut Firm, g: &Grown| {
+            (f.vol, f.ln_prod, f.productivity) = (g.vol, g.ln_prod, g.productivity);
+            (f.ln_size, f.size) = (g.ln_size, g.size);
+            f.age += 1;
+        };
+        if self.parallel() {
+            use rayon::prelude::*;
+            self.firms
+                .par_iter_mut()
+                .with_min_len(4096)
+                .filter(|f| f.alive)
+                .for_each(|f| {
+                    let site_ix = match f.site {
+                        Site::Cluster(c) => c as usize,
+                        Site::Home(a) => n_clusters + a as usize,
+                    };
+                    set(f, &grown[site_ix][f.slot as usize]);
+                });
+        } else {
+            let lists = self.clusters.iter().map(|c| &c.members);
+            let lists = lists.chain(self.areas.iter().map(|a| &a.members));
+            for (members, g) in lists.zip(&grown) {
+                for (&i, g) in members.iter().zip(g) {
+                    set(&mut self.firms[i as usize], g);
+                }
+            }
+        }
+
+        // Then the exits, site by site in member order.
         let mut dead: Vec<u32> = Vec::new();
         let mut died_here = Vec::new();
-        for (site_ix, g) in grown.into_iter().enumerate() {
+        for (site_ix, g) in grown.iter().enumerate() {
             if g.is_empty() {
                 continue;
             }
-            let members = if site_ix < self.clusters.len() {
-                std::mem::take(&mut self.clusters[site_ix].members)
+            let members = if site_ix < n_clusters {
+                &self.clusters[site_ix].members
             } else {
-                std::mem::take(&mut self.areas[site_ix - self.clusters.len()].members)
+                &self.areas[site_ix - n_clusters].members
             };
             died_here.clear();
-            for (&i, g) in members.iter().zip(&g) {
-                let f = &mut self.firms[i as usize];
-                (f.vol, f.ln_prod, f.productivity) = (g.vol, g.ln_prod, g.productivity);
-                (f.ln_size, f.size) = (g.ln_size, g.size);
-                f.age += 1;
-                if g.exits {
-                    died_here.push(i);
-                }
-            }
-            if site_ix < self.clusters.len() {
-                self.clusters[site_ix].members = members;
-            } else {
-                self.areas[site_ix - self.clusters.len()].members = members;
-            }
+            died_here.extend(
+                members
+                    .iter()
+                    .zip(g)
+                    .filter(|(_, g)| g.exits)
+                    .map(|(&i, _)| i),
+            );
             for &i in &died_here {
                 self.kill_firm(i);
             }
