@@ -377,6 +377,103 @@ pub fn spin_up(
     d
 }
 
+/// For each point, the `k` nearest of `sites` (x, y, id) as (distance, id),
+/// sorted by (distance, id): the same lists as sorting every site's
+/// distance, found on a grid of about eight sites a cell. Cells are visited
+/// in square rings around the point's cell until the k-th distance is below
+/// the distance to any cell not yet visited, so a point costs O(k) rather
+/// than O(sites) (the whole grid at worst).
+pub fn nearest_lists(
+    sites: &[(f64, f64, u32)],
+    points: &[(f64, f64)],
+    k: usize,
+) -> Vec<Vec<(f64, u32)>> {
+    if sites.is_empty() || k == 0 {
+        return vec![Vec::new(); points.len()];
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &(x, y, _) in sites {
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    }
+    let g = ((sites.len() as f64 / 8.0).sqrt().ceil() as usize).max(1);
+    let cell_w = |lo: f64, hi: f64| if hi > lo { (hi - lo) / g as f64 } else { 1.0 };
+    let (wx, wy) = (cell_w(x0, x1), cell_w(y0, y1));
+    let cell = |v: f64, lo: f64, w: f64| (((v - lo) / w).floor().max(0.0) as usize).min(g - 1);
+    // Sites by cell (counting sort).
+    let mut start = vec![0usize; g * g + 1];
+    let at: Vec<usize> = sites
+        .iter()
+        .map(|&(x, y, _)| cell(y, y0, wy) * g + cell(x, x0, wx))
+        .collect();
+    for &c in &at {
+        start[c + 1] += 1;
+    }
+    for c in 0..g * g {
+        start[c + 1] += start[c];
+    }
+    let mut fill = start.clone();
+    let mut by_cell = vec![0usize; sites.len()];
+    for (i, &c) in at.iter().enumerate() {
+        by_cell[fill[c]] = i;
+        fill[c] += 1;
+    }
+    let mut cand: Vec<(f64, u32)> = Vec::new();
+    points
+        .iter()
+        .map(|&(px, py)| {
+            let (cx, cy) = (cell(px, x0, wx) as i64, cell(py, y0, wy) as i64);
+            cand.clear();
+            let mut r = 0i64;
+            loop {
+                for iy in (cy - r).max(0)..=(cy + r).min(g as i64 - 1) {
+                    let edge = iy == cy - r || iy == cy + r;
+                    let step = if edge { 1 } else { (2 * r).max(1) as usize };
+                    for ix in ((cx - r)..=(cx + r)).step_by(step) {
+                        if ix < 0 || ix >= g as i64 {
+                            continue;
+                        }
+                        let c = iy as usize * g + ix as usize;
+                        for &i in &by_cell[start[c]..start[c + 1]] {
+                            let (x, y, id) = sites[i];
+                            cand.push((((x - px).powi(2) + (y - py).powi(2)).sqrt(), id));
+                        }
+                    }
+                }
+                // The distance from the point to the cells outside the
+                // visited square (infinite on a side at the grid's edge).
+                let side = |lo_cell: i64, hi_cell: i64, p: f64, lo: f64, w: f64| {
+                    let below = if lo_cell > 0 {
+                        p - (lo + lo_cell as f64 * w)
+                    } else {
+                        f64::INFINITY
+                    };
+                    let above = if hi_cell < g as i64 - 1 {
+                        lo + (hi_cell + 1) as f64 * w - p
+                    } else {
+                        f64::INFINITY
+                    };
+                    below.min(above)
+                };
+                let bound = side(cx - r, cx + r, px, x0, wx).min(side(cy - r, cy + r, py, y0, wy));
+                if bound == f64::INFINITY {
+                    break;
+                }
+                if cand.len() >= k {
+                    cand.select_nth_unstable_by(k - 1, |p, q| p.partial_cmp(q).expect("finite"));
+                    // A margin for the rounding of the cell edges.
+                    if cand[k - 1].0 < bound * (1.0 - 1e-9) - 1e-9 {
+                        break;
+                    }
+                }
+                r += 1;
+            }
+            cand.sort_by(|p, q| p.partial_cmp(q).expect("finite"));
+            cand.truncate(k);
+            cand.clone()
+        })
+        .collect()
+}
+
 /// Stored firms from which a step ends with `World::compact` when an eighth
 /// of them changed: below it the firm vector sits in the core's cache and
 /// reordering it would cost more than it saves.
@@ -846,28 +943,17 @@ impl<'a> World<'a> {
         self.remap = remap;
     }
 
-    /// Rebuild every area's nearest-operating-cluster list from scratch. One
-    /// scratch buffer of all operating clusters' distances serves every
-    /// area; each area keeps only its `choice_set` nearest (a list that kept
-    /// the buffer's capacity would cost areas × clusters of memory).
+    /// Rebuild every area's nearest-operating-cluster list from scratch, the
+    /// `choice_set` nearest by (distance, cluster) (see `nearest_lists`).
     pub fn rebuild_nearest(&mut self) {
         let k = self.sc.entry.choice_set as usize;
-        let ops: Vec<u32> = (0..self.clusters.len() as u32)
+        let ops: Vec<(f64, f64, u32)> = (0..self.clusters.len() as u32)
             .filter(|&c| self.clusters[c as usize].operating())
+            .map(|c| (self.clusters[c as usize].x, self.clusters[c as usize].y, c))
             .collect();
-        let mut all: Vec<(f64, u32)> = Vec::with_capacity(ops.len());
-        for a in &mut self.areas {
-            all.clear();
-            all.extend(ops.iter().map(|&c| {
-                let cl = &self.clusters[c as usize];
-                (((cl.x - a.x).powi(2) + (cl.y - a.y).powi(2)).sqrt(), c)
-            }));
-            if all.len() > k {
-                all.select_nth_unstable_by(k, |p, q| p.partial_cmp(q).expect("finite"));
-                all.truncate(k);
-            }
-            all.sort_by(|p, q| p.partial_cmp(q).expect("finite"));
-            a.nearest = all.clone();
+        let points: Vec<(f64, f64)> = self.areas.iter().map(|a| (a.x, a.y)).collect();
+        for (a, list) in self.areas.iter_mut().zip(nearest_lists(&ops, &points, k)) {
+            a.nearest = list;
         }
     }
 
@@ -934,5 +1020,70 @@ impl<'a> World<'a> {
     /// Stream site index of residential area `a` (clusters come first).
     pub fn area_site(&self, a: usize) -> u32 {
         (self.clusters.len() + a) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest_lists;
+    use rand::{Rng, SeedableRng};
+
+    /// Every site's distance, sorted by (distance, id), the first k.
+    fn brute(sites: &[(f64, f64, u32)], (px, py): (f64, f64), k: usize) -> Vec<(f64, u32)> {
+        let mut all: Vec<(f64, u32)> = sites
+            .iter()
+            .map(|&(x, y, id)| (((x - px).powi(2) + (y - py).powi(2)).sqrt(), id))
+            .collect();
+        all.sort_by(|p, q| p.partial_cmp(q).unwrap());
+        all.truncate(k);
+        all
+    }
+
+    /// The grid's lists are the full sort's lists, bit for bit: sites in a
+    /// disc or on a line or all at one point, points inside and far outside
+    /// the sites' box, ties of distance, and k below, at and above the
+    /// number of sites.
+    #[test]
+    fn nearest_lists_are_the_full_sorts() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut cases = 0;
+        for trial in 0..300 {
+            let n = [0, 1, 3, 29, 30, 31, 200, 2000][trial % 8];
+            let layout = (trial / 8) % 4;
+            let sites: Vec<(f64, f64, u32)> = (0..n as u32)
+                .map(|id| {
+                    let (x, y) = match layout {
+                        0 => (rng.random_range(-30.0..30.0), rng.random_range(-30.0..30.0)),
+                        1 => (rng.random_range(-30.0..30.0), 2.0),
+                        2 => (5.0, 5.0),
+                        // A lattice: many equal distances.
+                        _ => ((id % 17) as f64, (id / 17) as f64),
+                    };
+                    (x, y, id)
+                })
+                .collect();
+            let points: Vec<(f64, f64)> = (0..40)
+                .map(|i| {
+                    let far = if i % 5 == 0 { 200.0 } else { 35.0 };
+                    if layout == 3 && i % 3 == 0 {
+                        ((i % 17) as f64 + 0.5, (i / 3) as f64)
+                    } else {
+                        (rng.random_range(-far..far), rng.random_range(-far..far))
+                    }
+                })
+                .collect();
+            for k in [1, 30] {
+                let got = nearest_lists(&sites, &points, k);
+                for (p, list) in points.iter().zip(&got) {
+                    assert_eq!(
+                        list,
+                        &brute(&sites, *p, k),
+                        "n {n} layout {layout} k {k} at {p:?}"
+                    );
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 300 * 40 * 2);
     }
 }
