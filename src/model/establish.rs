@@ -30,6 +30,7 @@ impl World<'_> {
             c.labor_pool = sc.clusters.labor_per_ha * c.area;
             self.insert_nearest(i as u32);
         }
+        self.update_reach();
     }
 
     /// Occupied over total area of the operating clusters (0 if none).

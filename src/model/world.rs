@@ -171,6 +171,11 @@ pub struct World<'a> {
     /// map from old to new storage index.
     spare: Vec<Firm>,
     remap: Vec<u32>,
+    /// The residential areas on a grid, and the largest distance at which an
+    /// opening cluster could enter an area's nearest list (stale values are
+    /// only larger; `rebuild_nearest` and each step's establish renew it).
+    area_grid: Grid,
+    nearest_reach: f64,
     /// Firms added, moved or killed since the last `compact`.
     pub disorder: usize,
     /// Stored firms from which `step` compacts (`COMPACT_MIN_FIRMS` unless
@@ -377,6 +382,90 @@ pub fn spin_up(
     d
 }
 
+/// Points bucketed on a square grid of cells over their bounding box, about
+/// `per_cell` points a cell (for the nearest-cluster lists).
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    x0: f64,
+    y0: f64,
+    wx: f64,
+    wy: f64,
+    g: usize,
+    /// Cell c holds `items[start[c]..start[c + 1]]` (indices into the points).
+    start: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl Grid {
+    /// The grid of `points` (none: an empty grid).
+    pub fn new(points: &[(f64, f64)], per_cell: f64) -> Self {
+        if points.is_empty() {
+            return Self::default();
+        }
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for &(x, y) in points {
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        let g = ((points.len() as f64 / per_cell).sqrt().ceil() as usize).max(1);
+        let cell_w = |lo: f64, hi: f64| if hi > lo { (hi - lo) / g as f64 } else { 1.0 };
+        let mut grid = Self {
+            x0,
+            y0,
+            wx: cell_w(x0, x1),
+            wy: cell_w(y0, y1),
+            g,
+            start: vec![0; g * g + 1],
+            items: vec![0; points.len()],
+        };
+        // Counting sort by cell.
+        let at: Vec<usize> = points.iter().map(|&(x, y)| grid.cell(x, y)).collect();
+        for &c in &at {
+            grid.start[c + 1] += 1;
+        }
+        for c in 0..g * g {
+            grid.start[c + 1] += grid.start[c];
+        }
+        let mut fill = grid.start.clone();
+        for (i, &c) in at.iter().enumerate() {
+            grid.items[fill[c]] = i;
+            fill[c] += 1;
+        }
+        grid
+    }
+
+    /// The column (or row) of coordinate `v`, clamped to the grid.
+    fn col(&self, v: f64, lo: f64, w: f64) -> usize {
+        (((v - lo) / w).floor().max(0.0) as usize).min(self.g - 1)
+    }
+
+    fn cell(&self, x: f64, y: f64) -> usize {
+        self.col(y, self.y0, self.wy) * self.g + self.col(x, self.x0, self.wx)
+    }
+
+    /// The points in cell (`ix`, `iy`).
+    fn at(&self, ix: usize, iy: usize) -> &[usize] {
+        let c = iy * self.g + ix;
+        &self.items[self.start[c]..self.start[c + 1]]
+    }
+
+    /// Every point of the cells that meet the square of half-side `r`
+    /// around (x, y) (a superset of the points within distance r).
+    pub fn near(&self, x: f64, y: f64, r: f64) -> impl Iterator<Item = usize> + '_ {
+        let (ix0, ix1, iy0, iy1) = if self.g == 0 {
+            (1, 0, 1, 0)
+        } else {
+            (
+                self.col(x - r, self.x0, self.wx),
+                self.col(x + r, self.x0, self.wx),
+                self.col(y - r, self.y0, self.wy),
+                self.col(y + r, self.y0, self.wy),
+            )
+        };
+        (iy0..=iy1)
+            .flat_map(move |iy| (ix0..=ix1).flat_map(move |ix| self.at(ix, iy).iter().copied()))
+    }
+}
+
 /// For each point, the `k` nearest of `sites` (x, y, id) as (distance, id),
 /// sorted by (distance, id): the same lists as sorting every site's
 /// distance, found on a grid of about eight sites a cell. Cells are visited
@@ -391,49 +480,26 @@ pub fn nearest_lists(
     if sites.is_empty() || k == 0 {
         return vec![Vec::new(); points.len()];
     }
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for &(x, y, _) in sites {
-        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-    }
-    let g = ((sites.len() as f64 / 8.0).sqrt().ceil() as usize).max(1);
-    let cell_w = |lo: f64, hi: f64| if hi > lo { (hi - lo) / g as f64 } else { 1.0 };
-    let (wx, wy) = (cell_w(x0, x1), cell_w(y0, y1));
-    let cell = |v: f64, lo: f64, w: f64| (((v - lo) / w).floor().max(0.0) as usize).min(g - 1);
-    // Sites by cell (counting sort).
-    let mut start = vec![0usize; g * g + 1];
-    let at: Vec<usize> = sites
-        .iter()
-        .map(|&(x, y, _)| cell(y, y0, wy) * g + cell(x, x0, wx))
-        .collect();
-    for &c in &at {
-        start[c + 1] += 1;
-    }
-    for c in 0..g * g {
-        start[c + 1] += start[c];
-    }
-    let mut fill = start.clone();
-    let mut by_cell = vec![0usize; sites.len()];
-    for (i, &c) in at.iter().enumerate() {
-        by_cell[fill[c]] = i;
-        fill[c] += 1;
-    }
+    let xy: Vec<(f64, f64)> = sites.iter().map(|&(x, y, _)| (x, y)).collect();
+    let grid = Grid::new(&xy, 8.0);
+    let g = grid.g as i64;
     let mut cand: Vec<(f64, u32)> = Vec::new();
     points
         .iter()
         .map(|&(px, py)| {
-            let (cx, cy) = (cell(px, x0, wx) as i64, cell(py, y0, wy) as i64);
+            let cx = grid.col(px, grid.x0, grid.wx) as i64;
+            let cy = grid.col(py, grid.y0, grid.wy) as i64;
             cand.clear();
             let mut r = 0i64;
             loop {
-                for iy in (cy - r).max(0)..=(cy + r).min(g as i64 - 1) {
+                for iy in (cy - r).max(0)..=(cy + r).min(g - 1) {
                     let edge = iy == cy - r || iy == cy + r;
                     let step = if edge { 1 } else { (2 * r).max(1) as usize };
                     for ix in ((cx - r)..=(cx + r)).step_by(step) {
-                        if ix < 0 || ix >= g as i64 {
+                        if ix < 0 || ix >= g {
                             continue;
                         }
-                        let c = iy as usize * g + ix as usize;
-                        for &i in &by_cell[start[c]..start[c + 1]] {
+                        for &i in grid.at(ix as usize, iy as usize) {
                             let (x, y, id) = sites[i];
                             cand.push((((x - px).powi(2) + (y - py).powi(2)).sqrt(), id));
                         }
@@ -447,14 +513,20 @@ pub fn nearest_lists(
                     } else {
                         f64::INFINITY
                     };
-                    let above = if hi_cell < g as i64 - 1 {
+                    let above = if hi_cell < g - 1 {
                         lo + (hi_cell + 1) as f64 * w - p
                     } else {
                         f64::INFINITY
                     };
                     below.min(above)
                 };
-                let bound = side(cx - r, cx + r, px, x0, wx).min(side(cy - r, cy + r, py, y0, wy));
+                let bound = side(cx - r, cx + r, px, grid.x0, grid.wx).min(side(
+                    cy - r,
+                    cy + r,
+                    py,
+                    grid.y0,
+                    grid.wy,
+                ));
                 if bound == f64::INFINITY {
                     break;
                 }
@@ -656,6 +728,8 @@ impl<'a> World<'a> {
             keep_retired: false,
             spare: Vec::new(),
             remap: Vec::new(),
+            area_grid: Grid::default(),
+            nearest_reach: f64::INFINITY,
             disorder: 0,
             compact_min_firms: COMPACT_MIN_FIRMS,
             age_bound: 0,
@@ -955,13 +1029,32 @@ impl<'a> World<'a> {
         for (a, list) in self.areas.iter_mut().zip(nearest_lists(&ops, &points, k)) {
             a.nearest = list;
         }
+        self.area_grid = Grid::new(&points, 4.0);
+        self.update_reach();
     }
 
-    /// Insert a newly opened cluster into the nearest lists (O(areas · choice_set)).
+    /// `nearest_reach`: the largest distance at which a cluster could enter
+    /// some area's nearest list (infinite while a list is short).
+    pub fn update_reach(&mut self) {
+        let k = self.sc.entry.choice_set as usize;
+        self.nearest_reach = self
+            .areas
+            .iter()
+            .map(|a| match a.nearest.last() {
+                Some(&(d, _)) if a.nearest.len() >= k => d,
+                _ => f64::INFINITY,
+            })
+            .fold(0.0, f64::max);
+    }
+
+    /// Insert a newly opened cluster into the nearest lists. Only the areas
+    /// within `nearest_reach` of it can take it (each checks exactly, as
+    /// against every area), found on the areas' grid; every area while some
+    /// list is short.
     pub fn insert_nearest(&mut self, c: u32) {
         let k = self.sc.entry.choice_set as usize;
         let (cx, cy) = (self.clusters[c as usize].x, self.clusters[c as usize].y);
-        for a in &mut self.areas {
+        let offer = |a: &mut Area| {
             let d = ((cx - a.x).powi(2) + (cy - a.y).powi(2)).sqrt();
             let entry = (d, c);
             if a.nearest.len() < k || entry < *a.nearest.last().expect("non-empty when full") {
@@ -969,6 +1062,15 @@ impl<'a> World<'a> {
                 a.nearest.insert(pos, entry);
                 a.nearest.truncate(k);
             }
+        };
+        if self.nearest_reach.is_finite() {
+            // A margin for rounding: the grid's cells only narrow the search.
+            let r = self.nearest_reach * (1.0 + 1e-9) + 1e-9;
+            for i in self.area_grid.near(cx, cy, r) {
+                offer(&mut self.areas[i]);
+            }
+        } else {
+            self.areas.iter_mut().for_each(offer);
         }
     }
 
@@ -1085,5 +1187,32 @@ mod tests {
             }
         }
         assert_eq!(cases, 300 * 40 * 2);
+    }
+
+    /// As clusters open, every area's list stays the full sort over the
+    /// operating clusters (the areas' grid only narrows whom to offer a new
+    /// cluster). A small choice set makes lists fill early, so the grid's
+    /// path is taken.
+    #[test]
+    fn opening_clusters_keeps_every_nearest_list_exact() {
+        let mut sc = crate::config::embedded_default().scaled(3.0);
+        sc.entry.choice_set = 5;
+        sc.infrastructure.connect_before_establish = false;
+        let mut w = super::World::new(&sc, 3, 0);
+        let mut opened = 0;
+        for step in 1..=sc.time.steps {
+            let before = w.clusters.iter().filter(|c| c.operating()).count();
+            w.establish(step);
+            opened += w.clusters.iter().filter(|c| c.operating()).count() - before;
+            assert!(w.nearest_reach.is_finite());
+            let ops: Vec<(f64, f64, u32)> = (0..w.clusters.len() as u32)
+                .filter(|&c| w.clusters[c as usize].operating())
+                .map(|c| (w.clusters[c as usize].x, w.clusters[c as usize].y, c))
+                .collect();
+            for a in &w.areas {
+                assert_eq!(a.nearest, brute(&ops, (a.x, a.y), 5), "step {step}");
+            }
+        }
+        assert!(opened > 100, "{opened} clusters opened");
     }
 }
