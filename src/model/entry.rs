@@ -6,9 +6,10 @@
 //! numbers): stream (Entry, step, 0) draws the entrants' counts and
 //! attributes, and the k-th entrant of the step's random order draws its
 //! choice noise on its own stream (Choice, step, k): always
-//! `choice_set + 1` Gumbel draws, indexed by the position in the home's
-//! nearest list, whatever the number of clusters with room. The noise of a
-//! big step is drawn in parallel before the (sequential) choices.
+//! `choice_set + 1` Exp(1) draws E, indexed by the position in the home's
+//! nearest list, whatever the number of clusters with room; the Gumbel noise
+//! is −ln E, taken only for the alternatives that could win. The draws of a
+//! big step are made in parallel before the (sequential) choices.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -16,13 +17,23 @@ use rand_distr::{Distribution, Exp1, Poisson};
 
 use super::world::{draw_firm, sample_cdf, Firm, Site, World};
 use crate::config::Shock;
-use crate::rng::{Purpose, Stream};
+use crate::rng::Purpose;
 
-/// A standard Gumbel draw: −ln E with E ~ Exp(1) (one logarithm; the
-/// exponential comes from a ziggurat).
-pub fn gumbel(rng: &mut Stream) -> f64 {
-    let e: f64 = rng.sample(Exp1);
-    -e.ln()
+/// `v − ln e` (utility plus Gumbel noise −ln e, e an Exp(1) draw) if it
+/// exceeds `best`, else `None`: one step of the Gumbel-max choice.
+///
+/// The logarithm is taken only where the alternative could win:
+/// −ln e ≤ 1/e − 1 (ln x ≥ 1 − 1/x), widened far beyond rounding, and a
+/// floating-point sum is monotone, so where `v` plus that bound is at most
+/// `best`, `v − ln e` is too. The same answer as computing it, fewer logs.
+#[inline]
+pub fn gumbel_beats(v: f64, e: f64, best: f64) -> Option<f64> {
+    let r = 1.0 / e;
+    if v + ((r - 1.0) + 1e-12 * (1.0 + r)) <= best {
+        return None;
+    }
+    let u = v - e.ln();
+    (u > best).then_some(u)
 }
 
 /// Per-cluster quantities that do not change within a phase.
@@ -60,12 +71,19 @@ impl World<'_> {
     pub fn cluster_values(&self, views: &[SiteView]) -> Vec<f64> {
         let k = self.sc.sectors.len();
         let mut value = vec![f64::NEG_INFINITY; self.clusters.len() * k];
-        for c in 0..self.clusters.len() {
+        let fill = |(c, row): (usize, &mut [f64])| {
             if self.clusters[c].operating() {
-                for s in 0..k {
-                    value[c * k + s] = self.cluster_value(views, c, s);
+                for (s, v) in row.iter_mut().enumerate() {
+                    *v = self.cluster_value(views, c, s);
                 }
             }
+        };
+        // By cluster, in parallel in a big world (each value is its own).
+        if self.parallel() {
+            use rayon::prelude::*;
+            value.par_chunks_mut(k.max(1)).enumerate().for_each(fill);
+        } else {
+            value.chunks_mut(k.max(1)).enumerate().for_each(fill);
         }
         value
     }
@@ -141,14 +159,16 @@ impl World<'_> {
         }
         pending.shuffle(&mut attr);
         let streams = self.streams.clone();
+        // An entrant's Exp(1) draws E, whose −ln E are its Gumbel noise.
         let noise = |k: usize, eps: &mut [f64]| {
             let mut rng = streams.stream(Purpose::Choice, step, k as u32);
             for x in eps.iter_mut() {
-                *x = gumbel(&mut rng);
+                *x = rng.sample(Exp1);
             }
         };
-        // All entrants' noise up front when the step is big (in parallel),
-        // else each entrant's when it chooses; the same numbers either way.
+        // All entrants' noise up front when the step is big, as −ln E (in
+        // parallel), else each entrant's E when it chooses, its logarithm
+        // taken only where needed (`gumbel_beats`); the same choices either way.
         let mut eps_all = Vec::new();
         if pending.len() as u64 * 100 >= self.parallel_min_firms {
             use rayon::prelude::*;
@@ -156,8 +176,12 @@ impl World<'_> {
             eps_all
                 .par_chunks_mut(n_eps)
                 .enumerate()
-                .for_each(|(nth, eps)| noise(nth, eps));
+                .for_each(|(nth, eps)| {
+                    noise(nth, eps);
+                    eps.iter_mut().for_each(|x| *x = -x.ln());
+                });
         }
+        let logged = !eps_all.is_empty();
         let mut own = vec![0.0; n_eps];
         for (nth, (s, d, home, vol)) in pending.into_iter().enumerate() {
             let eps: &[f64] = if eps_all.is_empty() {
@@ -166,14 +190,21 @@ impl World<'_> {
             } else {
                 &eps_all[nth * n_eps..(nth + 1) * n_eps]
             };
-            let mut best = self.home_utility(d.polluting, e) + eps[0];
+            let gumbel0 = if logged { eps[0] } else { -eps[0].ln() };
+            let mut best = self.home_utility(d.polluting, e) + gumbel0;
             let mut site = Site::Home(home as u32);
             for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {
                 if self.clusters[c as usize].free_land() < d.land {
                     continue;
                 }
-                let u = value[c as usize * k + s] - beta_d * dist / 10.0 + eps[pos + 1];
-                if u > best {
+                let v = value[c as usize * k + s] - beta_d * dist / 10.0;
+                let beats = if logged {
+                    let u = v + eps[pos + 1];
+                    (u > best).then_some(u)
+                } else {
+                    gumbel_beats(v, eps[pos + 1], best)
+                };
+                if let Some(u) = beats {
                     best = u;
                     site = Site::Cluster(c);
                 }
@@ -209,5 +240,62 @@ impl World<'_> {
             self.counters.entries += 1;
             self.counters.entries_total += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gumbel_beats;
+    use rand::{Rng, SeedableRng};
+    use rand_distr::Exp1;
+
+    /// The bounded step decides as computing `v − ln e` does, over draws
+    /// and utilities wide enough to take the bound and the logarithm many
+    /// times, and at the exact ties where rounding decides (e near 1).
+    #[test]
+    fn gumbel_beats_is_the_exact_comparison() {
+        let exact = |v: f64, e: f64, best: f64| {
+            let u = v - e.ln();
+            (u > best).then_some(u)
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (mut skipped, mut won) = (0u32, 0u32);
+        for _ in 0..2_000_000 {
+            let e: f64 = rng.sample(Exp1);
+            let v = rng.random_range(-8.0..8.0);
+            let best = rng.random_range(-8.0..8.0);
+            let got = gumbel_beats(v, e, best);
+            assert_eq!(got, exact(v, e, best), "v {v} e {e} best {best}");
+            let r = 1.0 / e;
+            skipped += (v + (r - 1.0) + 1e-12 * (1.0 + r) <= best) as u32;
+            won += got.is_some() as u32;
+        }
+        assert!(skipped > 200_000 && won > 200_000, "{skipped} {won}");
+        // Ties: best at v − ln e itself and one float either side, e within
+        // a few ulps to 1e-4 of 1 (where the bound meets the logarithm).
+        for i in 0..200_000 {
+            let d = rng.random_range(-1e-4..1e-4) * rng.random::<f64>().powi(8);
+            let e = if i % 2 == 0 {
+                1.0 + d
+            } else {
+                f64::from_bits(1f64.to_bits() + i / 2 % 64)
+            };
+            let v = rng.random_range(-3.0..3.0);
+            let u = v - e.ln();
+            for best in [
+                u,
+                f64::from_bits(u.to_bits() - 1),
+                f64::from_bits(u.to_bits() + 1),
+            ] {
+                assert_eq!(
+                    gumbel_beats(v, e, best),
+                    exact(v, e, best),
+                    "v {v} e {e} best {best}"
+                );
+            }
+        }
+        assert_eq!(gumbel_beats(0.0, 0.0, 1e300), Some(f64::INFINITY));
+        assert_eq!(gumbel_beats(f64::NEG_INFINITY, 0.5, -1.0), None);
+        assert_eq!(gumbel_beats(f64::NAN, 0.5, -1.0), None);
     }
 }

@@ -12,7 +12,7 @@
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::world::{Site, World};
+use super::world::{map_units, Site, World};
 use crate::config::ClusterType;
 use crate::rng::Purpose;
 
@@ -78,15 +78,13 @@ impl World<'_> {
             .collect();
         let utility =
             |ix: usize, &(d, c): &(f64, u32)| value[c as usize * k + ix % k] - beta_d * d / 10.0;
-        let u_max: Vec<f64> = (0..self.areas.len() * k)
-            .map(|ix| {
-                nearest[ix / k]
-                    .iter()
-                    .map(|n| utility(ix, n))
-                    .fold(f64::NEG_INFINITY, f64::max)
-            })
-            .collect();
-        let mut choices: Vec<Option<ChoiceSet>> = (0..self.areas.len() * k).map(|_| None).collect();
+        let parallel = self.parallel();
+        let u_max: Vec<f64> = map_units(parallel, self.areas.len() * k, |ix| {
+            nearest[ix / k]
+                .iter()
+                .map(|n| utility(ix, n))
+                .fold(f64::NEG_INFINITY, f64::max)
+        });
         let choice_set = |ix: usize| -> ChoiceSet {
             let m = u_max[ix];
             let cands: Vec<Choice> = nearest[ix / k]
@@ -117,22 +115,22 @@ impl World<'_> {
         // What the phase reads of each, gathered first in storage order
         // (the shuffle permutes these, so the loop reads no firm it does
         // not move).
-        let mut residents: Vec<Resident> = self
-            .areas
-            .iter()
-            .enumerate()
-            .flat_map(|(a, area)| area.members.iter().map(move |&i| (a as u32, i)))
-            .map(|(home, i)| {
-                let f = &self.firms[i as usize];
+        let world = &*self;
+        let by_area = map_units(parallel, self.areas.len(), |a| {
+            let area = &world.areas[a];
+            let resident = |&i: &u32| {
+                let f = &world.firms[i as usize];
                 Resident {
                     firm: i,
-                    home,
+                    home: a as u32,
                     sector: f.sector,
                     polluting: f.polluting,
                     land: f.land,
                 }
-            })
-            .collect();
+            };
+            area.members.iter().map(resident).collect::<Vec<_>>()
+        });
+        let mut residents: Vec<Resident> = by_area.concat();
         residents.shuffle(&mut rng);
         let n_polluting = residents.iter().filter(|r| r.polluting).count();
         let subsidy_each = if n_polluting > 0 {
@@ -178,18 +176,42 @@ impl World<'_> {
                 [p_move(iv_ub, 0.0, false).0, p_move(iv_ub, 0.0, true).0]
             })
             .collect();
+        // The draws and the bounds do not depend on what earlier firms did
+        // (only which clusters have room does), so they come first: every
+        // firm's three uniforms in the shuffled order, the firms the first
+        // bound cannot rule out, the choice sets they need (in parallel in a
+        // big world), the second bound; then the moves in the same order.
+        let mut pass = Vec::new();
         for r in residents {
-            let (i, home) = (r.firm, r.home);
-            let (land, pol, sector) = (r.land, r.polluting, r.sector as usize);
             let u_dest: f64 = rng.random();
             let u: f64 = rng.random();
-            let u_force: f64 = if pol && forced_on { rng.random() } else { 1.0 };
+            let u_force: f64 = if r.polluting && forced_on {
+                rng.random()
+            } else {
+                1.0
+            };
             let forced = u_force < p_force;
-            let ix = home as usize * k + sector;
-            if bounded && !forced && u >= p_bound0[ix][pol as usize] {
+            let ix = r.home as usize * k + r.sector as usize;
+            if bounded && !forced && u >= p_bound0[ix][r.polluting as usize] {
                 continue;
             }
-            let set = choices[ix].get_or_insert_with(|| choice_set(ix));
+            pass.push((r, u_dest, u, forced));
+        }
+        let mut needed = vec![false; self.areas.len() * k];
+        for (r, ..) in &pass {
+            needed[r.home as usize * k + r.sector as usize] = true;
+        }
+        let keys: Vec<usize> = (0..needed.len()).filter(|&ix| needed[ix]).collect();
+        let sets = map_units(parallel, keys.len(), |n| choice_set(keys[n]));
+        let mut choices: Vec<Option<ChoiceSet>> = (0..needed.len()).map(|_| None).collect();
+        for (ix, set) in keys.into_iter().zip(sets) {
+            choices[ix] = Some(set);
+        }
+        for (r, u_dest, u, forced) in pass {
+            let (i, pol, land) = (r.firm, r.polluting, r.land);
+            let set = choices[r.home as usize * k + r.sector as usize]
+                .as_ref()
+                .expect("computed for every firm that passed the first bound");
             if bounded && !forced {
                 let (iv_max, d_min) = (set.iv_max, set.d_min);
                 let cost_min = rp.move_cost_per_ha * land * (1.0 + d_min / 10.0);
