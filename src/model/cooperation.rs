@@ -37,12 +37,19 @@ fn pick_other(list: &[u32], i: u32, partners: &[u32], rng: &mut Stream) -> Optio
         .copied()
 }
 
+/// What a cluster's local sub-phase leaves for the global one: the
+/// `SocialNetwork` attempts that may cross clusters, (firm, triadic), and
+/// the links that leave the cluster, (member, partner elsewhere).
+type LocalOutcome = (Vec<(u32, bool)>, Vec<(u32, u32)>);
+
 impl World<'_> {
     /// The local sub-phase of cluster `c`: dissolution of links inside it,
     /// then formation, on the cluster's stream. `partners` holds the
     /// members' partner lists by slot (taken out of the firms); a partner's
     /// site and slot are read from the firms. Returns the `SocialNetwork`
-    /// attempts that may cross clusters: (firm, triadic).
+    /// attempts that may cross clusters, (firm, triadic), and the links
+    /// from the members to firms of other sites after the sub-phase, each
+    /// from its lower id, in member and list order.
     fn cooperate_in(
         &self,
         c: usize,
@@ -50,7 +57,7 @@ impl World<'_> {
         partners: &mut [Vec<u32>],
         (p_decay, p_try): (f64, f64),
         rng: &mut Stream,
-    ) -> Vec<(u32, bool)> {
+    ) -> LocalOutcome {
         let co = &self.sc.cooperation;
         let members = &self.clusters[c].members;
         let here = Site::Cluster(c as u32);
@@ -127,7 +134,20 @@ impl World<'_> {
                 }
             }
         }
-        crossing
+
+        // The sub-phase changed only links inside the cluster; the links
+        // that leave it, while the lists are at hand.
+        let mut cross = Vec::new();
+        for (k, &i) in members.iter().enumerate() {
+            let id_i = self.firms[i as usize].id;
+            for &j in &partners[k] {
+                let fj = &self.firms[j as usize];
+                if fj.id > id_i && fj.site != here {
+                    cross.push((i, j));
+                }
+            }
+        }
+        (crossing, cross)
     }
 
     fn linked(&self, i: u32, j: u32) -> bool {
@@ -226,7 +246,7 @@ impl World<'_> {
             };
             world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng)
         };
-        let queued: Vec<Vec<(u32, bool)>> = if self.parallel() {
+        let queued: Vec<LocalOutcome> = if self.parallel() {
             use rayon::prelude::*;
             here.par_iter()
                 .zip(lists.par_iter_mut())
@@ -240,17 +260,24 @@ impl World<'_> {
                 self.firms[i as usize].partners = p;
             }
         }
-        crossing.extend(queued.into_iter().flatten());
+        let mut cross_of = vec![Vec::new(); self.clusters.len()];
+        for (&c, (attempts, cross)) in here.iter().zip(queued) {
+            crossing.extend(attempts);
+            cross_of[c] = cross;
+        }
 
         // Global sub-phase: cross-cluster links dissolve, then the triadic
         // and kin attempts (which may cross clusters) are made in the order
         // they were queued.
-        // The cross-cluster links, each once from its lower id, found per
-        // cluster (in parallel in a big world), then one draw each in
+        // The cross-cluster links, each once from its lower id: found by the
+        // local sub-phase for its clusters (in parallel in a big world), by a
+        // scan for any other cluster with members; then one draw each in
         // cluster and member order.
-        let parallel = self.parallel();
         let world = &*self;
-        let crossing_links = map_units(parallel, self.clusters.len(), |c| {
+        let crossing_links = cross_of.into_iter().enumerate().map(|(c, found)| {
+            if here.binary_search(&c).is_ok() {
+                return found;
+            }
             let mut out = Vec::new();
             for &i in &world.clusters[c].members {
                 let fi = &world.firms[i as usize];
@@ -263,8 +290,9 @@ impl World<'_> {
             }
             out
         });
+        let crossing_links: Vec<(u32, u32)> = crossing_links.flatten().collect();
         let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
-        for (i, j) in crossing_links.into_iter().flatten() {
+        for (i, j) in crossing_links {
             if rng.random::<f64>() < p_decay {
                 self.unlink(i, j);
             }
@@ -297,7 +325,7 @@ impl World<'_> {
         // Per cluster (with the new ln A), in parallel in a big world.
         let rate = co.spillover * dt;
         let world = &*self;
-        let updates = map_units(parallel, self.clusters.len(), |c| {
+        let updates = map_units(self.parallel(), self.clusters.len(), |c| {
             let mut out = Vec::new();
             for &i in &world.clusters[c].members {
                 let f = &world.firms[i as usize];
