@@ -182,6 +182,9 @@ impl World<'_> {
                 });
         }
         let logged = !eps_all.is_empty();
+        // Free land by cluster, beside the utilities (a cluster's own value,
+        // refreshed when an entrant joins it; read 30 times per entrant).
+        let mut free: Vec<f64> = self.clusters.iter().map(|c| c.free_land()).collect();
         let mut own = vec![0.0; n_eps];
         for (nth, (s, d, home, vol)) in pending.into_iter().enumerate() {
             let eps: &[f64] = if eps_all.is_empty() {
@@ -194,7 +197,7 @@ impl World<'_> {
             let mut best = self.home_utility(d.polluting, e) + gumbel0;
             let mut site = Site::Home(home as u32);
             for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {
-                if self.clusters[c as usize].free_land() < d.land {
+                if free[c as usize] < d.land {
                     continue;
                 }
                 let v = value[c as usize * k + s] - beta_d * dist / 10.0;
@@ -233,6 +236,7 @@ impl World<'_> {
             if let Site::Cluster(c) = site {
                 let c = c as usize;
                 self.clusters[c].employment += d.size / rpw;
+                free[c] = self.clusters[c].free_land();
                 for s2 in 0..k {
                     value[c * k + s2] = self.cluster_value(&views, c, s2);
                 }
