@@ -260,37 +260,19 @@ impl World<'_> {
                 self.firms[i as usize].partners = p;
             }
         }
-        let mut cross_of = vec![Vec::new(); self.clusters.len()];
-        for (&c, (attempts, cross)) in here.iter().zip(queued) {
+        // The cross-cluster links, each once from its lower id, as the local
+        // sub-phases found them (in parallel in a big world), in cluster and
+        // member order: the clusters they skip are empty (planned clusters
+        // have no firms, an invariant).
+        let mut crossing_links: Vec<(u32, u32)> = Vec::new();
+        for (attempts, cross) in queued {
             crossing.extend(attempts);
-            cross_of[c] = cross;
+            crossing_links.extend(cross);
         }
 
-        // Global sub-phase: cross-cluster links dissolve, then the triadic
-        // and kin attempts (which may cross clusters) are made in the order
-        // they were queued.
-        // The cross-cluster links, each once from its lower id: found by the
-        // local sub-phase for its clusters (in parallel in a big world), by a
-        // scan for any other cluster with members; then one draw each in
-        // cluster and member order.
-        let world = &*self;
-        let crossing_links = cross_of.into_iter().enumerate().map(|(c, found)| {
-            if here.binary_search(&c).is_ok() {
-                return found;
-            }
-            let mut out = Vec::new();
-            for &i in &world.clusters[c].members {
-                let fi = &world.firms[i as usize];
-                for &j in &fi.partners {
-                    let fj = &world.firms[j as usize];
-                    if fj.id > fi.id && fj.site != fi.site {
-                        out.push((i, j));
-                    }
-                }
-            }
-            out
-        });
-        let crossing_links: Vec<(u32, u32)> = crossing_links.flatten().collect();
+        // Global sub-phase: cross-cluster links dissolve (one draw each),
+        // then the triadic and kin attempts (which may cross clusters) are
+        // made in the order they were queued.
         let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
         for (i, j) in crossing_links {
             if rng.random::<f64>() < p_decay {
