@@ -195,11 +195,11 @@ impl World<'_> {
             if bounded && !forced && u >= p_bound0[ix][r.polluting as usize] {
                 continue;
             }
-            pass.push((r, u_dest, u, forced));
+            pass.push((r, ix, u_dest, u, forced));
         }
         let mut needed = vec![false; self.areas.len() * k];
-        for (r, ..) in &pass {
-            needed[r.home as usize * k + r.sector as usize] = true;
+        for &(_, ix, ..) in &pass {
+            needed[ix] = true;
         }
         let keys: Vec<usize> = (0..needed.len()).filter(|&ix| needed[ix]).collect();
         let sets = map_units(parallel, keys.len(), |n| choice_set(keys[n]));
@@ -207,9 +207,9 @@ impl World<'_> {
         for (ix, set) in keys.into_iter().zip(sets) {
             choices[ix] = Some(set);
         }
-        for (r, u_dest, u, forced) in pass {
+        for (r, ix, u_dest, u, forced) in pass {
             let (i, pol, land) = (r.firm, r.polluting, r.land);
-            let set = choices[r.home as usize * k + r.sector as usize]
+            let set = choices[ix]
                 .as_ref()
                 .expect("computed for every firm that passed the first bound");
             if bounded && !forced {
