@@ -65,7 +65,14 @@ struct Grown {
     productivity: f64,
     ln_size: f64,
     size: f64,
-    exits: bool,
+}
+
+/// A site's growth steps: every member's new state in member order, and
+/// the members (storage indices) that exit, in member order.
+#[derive(Default)]
+struct SiteGrowth {
+    grown: Vec<Grown>,
+    exits: Vec<u32>,
 }
 
 /// The state of a firm that its growth step reads.
@@ -117,7 +124,7 @@ impl World<'_> {
         // reads only its own firms and itself), then applied site by site.
         let world = &*self;
         let grow = |site_ix: usize| world.grow_site(step, site_ix, &ctx);
-        let grown: Vec<Vec<Grown>> = map_units(self.parallel(), n_sites, grow);
+        let grown: Vec<SiteGrowth> = map_units(self.parallel(), n_sites, grow);
 
         // Every firm's new state. In a big world by a sweep over the firm
         // vector in parallel: an alive firm finds its result at its site and
@@ -139,45 +146,29 @@ impl World<'_> {
                         Site::Cluster(c) => c as usize,
                         Site::Home(a) => n_clusters + a as usize,
                     };
-                    set(f, &grown[site_ix][f.slot as usize]);
+                    set(f, &grown[site_ix].grown[f.slot as usize]);
                 });
         } else {
             let lists = self.clusters.iter().map(|c| &c.members);
             let lists = lists.chain(self.areas.iter().map(|a| &a.members));
             for (members, g) in lists.zip(&grown) {
-                for (&i, g) in members.iter().zip(g) {
+                for (&i, g) in members.iter().zip(&g.grown) {
                     set(&mut self.firms[i as usize], g);
                 }
             }
         }
 
-        // Then the exits, site by site in member order.
+        // Then the exits, site by site in member order (each site listed
+        // its own, so this touches only the exiting firms).
         let mut dead: Vec<u32> = Vec::new();
-        let mut died_here = Vec::new();
-        for (site_ix, g) in grown.iter().enumerate() {
-            if g.is_empty() {
-                continue;
-            }
-            let members = if site_ix < n_clusters {
-                &self.clusters[site_ix].members
-            } else {
-                &self.areas[site_ix - n_clusters].members
-            };
-            died_here.clear();
-            died_here.extend(
-                members
-                    .iter()
-                    .zip(g)
-                    .filter(|(_, g)| g.exits)
-                    .map(|(&i, _)| i),
-            );
-            for &i in &died_here {
+        for g in &grown {
+            for &i in &g.exits {
                 self.kill_firm(i);
             }
-            self.counters.exits += died_here.len() as u64;
-            self.counters.exits_total += died_here.len() as u64;
-            dead.extend_from_slice(&died_here);
+            dead.extend_from_slice(&g.exits);
         }
+        self.counters.exits += dead.len() as u64;
+        self.counters.exits_total += dead.len() as u64;
         self.drop_dead_links(&dead);
         self.age_bound += 1;
 
@@ -189,7 +180,7 @@ impl World<'_> {
 
     /// The growth step of every firm of site `site_ix` (clusters first, then
     /// residential areas), in member order, on the site's stream.
-    fn grow_site(&self, step: u32, site_ix: usize, ctx: &Ctx) -> Vec<Grown> {
+    fn grow_site(&self, step: u32, site_ix: usize, ctx: &Ctx) -> SiteGrowth {
         let sc = self.sc;
         let gp = &sc.growth;
         let ef = &gp.effects;
@@ -205,7 +196,7 @@ impl World<'_> {
             (&a.members, &a.sector_counts, q, 0.0, true)
         };
         if members.is_empty() {
-            return Vec::new();
+            return SiteGrowth::default();
         }
         let n_total = members.len() as f64;
         let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
@@ -228,7 +219,8 @@ impl World<'_> {
             })
             .collect();
         let mut out = Vec::with_capacity(members.len());
-        for f in &hot {
+        let mut leaving = Vec::new();
+        for (f, &i) in hot.iter().zip(members) {
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
             // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
@@ -267,16 +259,21 @@ impl World<'_> {
             let size = ln_size.exp();
             let a = ctx.age_factor[f.age as usize];
             let x = -gp.exit_size_exponent * ln_rel;
+            if size < gp.exit_size || exits(exp1, gp.exit_hazard, x, a, dt) {
+                leaving.push(i);
+            }
             out.push(Grown {
                 vol: vol_mult,
                 ln_prod: ln_a,
                 productivity: ln_a.exp(),
                 ln_size,
                 size,
-                exits: size < gp.exit_size || exits(exp1, gp.exit_hazard, x, a, dt),
             });
         }
-        out
+        SiteGrowth {
+            grown: out,
+            exits: leaving,
+        }
     }
 }
 
