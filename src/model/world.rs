@@ -309,6 +309,15 @@ pub struct Draws {
 }
 
 pub fn draw_firm(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
+    let mut d = draw_without_land(sc, sector, rng);
+    d.land = land_of(sc, sector, d.size);
+    d
+}
+
+/// `draw_firm`'s draws (the same ones, from the same stream) with the land
+/// left at 0: the warm-up redraws a firm that exits and needs the land of
+/// its last draw only.
+fn draw_without_land(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
     let sec = &sc.sectors[sector];
     let e = &sc.entry;
     let size = LogNormal::new(sec.size_median.ln(), e.size_sigma)
@@ -318,14 +327,20 @@ pub fn draw_firm(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
         .expect("validated")
         .sample(rng);
     let polluting = rng.random::<f64>() < sec.polluting_share;
-    let land = (e.land_per_firm * (size / sec.size_median).powf(e.land_exponent))
-        .clamp(e.land_min_ha, e.land_max_ha);
     Draws {
         size,
         productivity,
         polluting,
-        land,
+        land: 0.0,
     }
+}
+
+/// The plot of a new firm of sector `sector` and size `size` (MODEL.md §4.3).
+fn land_of(sc: &Scenario, sector: usize, size: f64) -> f64 {
+    let sec = &sc.sectors[sector];
+    let e = &sc.entry;
+    (e.land_per_firm * (size / sec.size_median).powf(e.land_exponent))
+        .clamp(e.land_min_ha, e.land_max_ha)
 }
 
 /// An incumbent of age `age` steps warmed up (MODEL.md §5, `initial.spin_up`):
@@ -351,7 +366,9 @@ pub fn spin_up(
     let ln_s0 = sec.size_median.ln();
     let inn = sc.cooperation.innovation_sigma;
     let ln_exit_size = gp.exit_size.ln();
-    let mut d = draw_firm(sc, sector, rng);
+    let mut d = draw_without_land(sc, sector, rng);
+    // (ln S − ln S0, ln A) of the first draw that survives its warm-up.
+    let mut warmed = None;
     'attempt: for _ in 0..1000 {
         let mut ln_a = d.productivity.ln();
         let mut ln_rel = d.size.ln() - ln_s0;
@@ -371,13 +388,18 @@ pub fn spin_up(
             if ln_rel + ln_s0 < ln_exit_size
                 || crate::model::growth::exits(exp1, gp.exit_hazard, x, age_factor[a as usize], dt)
             {
-                d = draw_firm(sc, sector, rng);
+                d = draw_without_land(sc, sector, rng);
                 continue 'attempt;
             }
         }
+        warmed = Some((ln_rel, ln_a));
+        break;
+    }
+    // The plot is the entry draw's, warmed or not.
+    d.land = land_of(sc, sector, d.size);
+    if let Some((ln_rel, ln_a)) = warmed {
         d.size = (ln_rel + ln_s0).exp();
         d.productivity = ln_a.exp();
-        return d;
     }
     d
 }
