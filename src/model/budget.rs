@@ -11,21 +11,37 @@ use crate::config::{ComponentRule, InsideRule, OutsideRule, Scenario};
 /// the allocations and the amount left over (all recipients at their cap).
 /// O(n log n).
 pub fn fill(amount: f64, weights: &[f64], caps: &[f64]) -> (Vec<f64>, f64) {
-    let n = weights.len();
-    let mut out = vec![0.0; n];
-    let mut idx: Vec<usize> = (0..n)
-        .filter(|&i| weights[i] > 0.0 && caps[i] > 0.0)
-        .collect();
-    // Recipients that hit their cap first come first.
-    idx.sort_by(|&a, &b| {
-        (caps[a] / weights[a])
-            .partial_cmp(&(caps[b] / weights[b]))
-            .expect("finite")
-            .then(a.cmp(&b))
-    });
+    let mut out = vec![0.0; weights.len()];
+    let mut order = vec![(0.0, 0); weights.len()];
+    let left = fill_into(amount, weights, caps, &mut out, &mut order);
+    (out, left)
+}
+
+/// [`fill`] into `out` (as long as `weights`, zeroed first), with `order`
+/// (at least as long) as scratch for the recipients by cap ratio, so that
+/// the five components of a cluster are split on the stack.
+fn fill_into(
+    amount: f64,
+    weights: &[f64],
+    caps: &[f64],
+    out: &mut [f64],
+    order: &mut [(f64, usize)],
+) -> f64 {
+    out.fill(0.0);
+    // Recipients that hit their cap first come first (ties by index: a
+    // total order, so an unstable sort gives the one result).
+    let mut m = 0;
+    for (i, (&w, &cap)) in weights.iter().zip(caps).enumerate() {
+        if w > 0.0 && cap > 0.0 {
+            order[m] = (cap / w, i);
+            m += 1;
+        }
+    }
+    let order = &mut order[..m];
+    order.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).expect("finite").then(a.1.cmp(&b.1)));
     let mut left = amount.max(0.0);
-    let mut wsum: f64 = idx.iter().map(|&i| weights[i]).sum();
-    for (pos, &i) in idx.iter().enumerate() {
+    let mut wsum: f64 = order.iter().map(|&(_, i)| weights[i]).sum();
+    for (pos, &(_, i)) in order.iter().enumerate() {
         if left <= 0.0 || wsum <= 0.0 {
             break;
         }
@@ -37,14 +53,14 @@ pub fn fill(amount: f64, weights: &[f64], caps: &[f64]) -> (Vec<f64>, f64) {
         } else {
             // Nobody after i hits its cap: share the rest proportionally.
             let rest = left;
-            for &j in &idx[pos..] {
+            for &(_, j) in &order[pos..] {
                 out[j] = rest * weights[j] / wsum;
             }
             left = 0.0;
             break;
         }
     }
-    (out, left.max(0.0))
+    left.max(0.0)
 }
 
 /// Component weights of a cluster under `rule` (MODEL.md §4.1).
@@ -81,8 +97,10 @@ pub fn split_components(
 ) -> ([f64; K_COMPONENTS], f64) {
     let w = component_weights(rule, c, &sc.infrastructure.weights.to_array());
     let needs = component_needs(sc, c, leakage);
-    let (alloc, left) = fill(amount, &w, &needs);
-    (std::array::from_fn(|k| alloc[k]), left)
+    let mut alloc = [0.0; K_COMPONENTS];
+    let mut order = [(0.0, 0); K_COMPONENTS];
+    let left = fill_into(amount, &w, &needs, &mut alloc, &mut order);
+    (alloc, left)
 }
 
 /// What a cluster can absorb under `rule`: the sum of the needs of the

@@ -366,6 +366,7 @@ pub fn spin_up(
     let ln_s0 = sec.size_median.ln();
     let inn = sc.cooperation.innovation_sigma;
     let ln_exit_size = gp.exit_size.ln();
+    let laplace = gp.shock == crate::config::Shock::Laplace;
     let mut d = draw_without_land(sc, sector, rng);
     // (ln S − ln S0, ln A) of the first draw that survives its warm-up.
     let mut warmed = None;
@@ -373,9 +374,15 @@ pub fn spin_up(
         let mut ln_a = d.productivity.ln();
         let mut ln_rel = d.size.ln() - ln_s0;
         let mut vol = 1.0;
+        // Steps to the next year's start (a % year == 0), counted down.
+        let mut to_year = 0;
         for a in 0..age {
-            if gp.shock == crate::config::Shock::Laplace && a % year == 0 {
-                vol = rng.sample::<f64, _>(Exp1).sqrt();
+            if laplace {
+                if to_year == 0 {
+                    vol = rng.sample::<f64, _>(Exp1).sqrt();
+                    to_year = year;
+                }
+                to_year -= 1;
             }
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
