@@ -70,6 +70,30 @@ fn hanoi_simulate(c: &mut Criterion) {
     g.finish();
 }
 
+/// The initial world alone (MODEL.md §5): clusters, areas and the 4,100
+/// incumbents, each warmed up over its age (`initial.spin_up`), per
+/// incumbent; against the same without the warm-up. The warm-up is about a
+/// quarter of a Hanoi run's model time.
+fn hanoi_init(c: &mut Criterion) {
+    let scenario = clustersim::config::embedded_default();
+    let seed = scenario.monte_carlo.seed;
+    let mut cold = scenario.clone();
+    cold.initial.spin_up = false;
+    let incumbents =
+        u64::from(scenario.initial.firms_in_clusters + scenario.initial.firms_residential);
+    let mut g = c.benchmark_group("hanoi_init");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(incumbents));
+    for (name, sc) in [("spin_up", &scenario), ("no_spin_up", &cold)] {
+        g.bench_function(name, |b| {
+            b.iter(|| clustersim::model::World::new(sc, seed, 0).firms.len())
+        });
+    }
+    g.finish();
+}
+
 /// Cost per firm-step of one run of the scaled benchmark `hanoi ×k`
 /// (MODEL.md §6), model only, on 1 and 2 threads (a big world runs its
 /// warm-up, entrants' noise and growth phase over firms and sites in
@@ -112,5 +136,11 @@ fn scaled_simulate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hanoi_job, hanoi_simulate, scaled_simulate);
+criterion_group!(
+    benches,
+    hanoi_job,
+    hanoi_simulate,
+    hanoi_init,
+    scaled_simulate
+);
 criterion_main!(benches);
