@@ -19,6 +19,18 @@ use super::world::{draw_firm, sample_cdf, Firm, Site, World};
 use crate::config::Shock;
 use crate::rng::Purpose;
 
+/// ln(1 + n) for a cluster's count of same-sector firms (U_c's
+/// same-sector term), from a table up to 1,023 firms: the same value as
+/// computing it, without a logarithm per cluster, sector and refresh.
+pub fn ln_1p_count(n: u32) -> f64 {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| (0..1024u32).map(|n| (1.0 + n as f64).ln()).collect());
+    match table.get(n as usize) {
+        Some(&v) => v,
+        None => (1.0 + n as f64).ln(),
+    }
+}
+
 /// `v − ln e` (utility plus Gumbel noise −ln e, e an Exp(1) draw) if it
 /// exceeds `best`, else `None`: one step of the Gumbel-max choice.
 ///
@@ -73,9 +85,7 @@ impl World<'_> {
         let mut value = vec![f64::NEG_INFINITY; self.clusters.len() * k];
         let fill = |(c, row): (usize, &mut [f64])| {
             if self.clusters[c].operating() {
-                for (s, v) in row.iter_mut().enumerate() {
-                    *v = self.cluster_value(views, c, s);
-                }
+                self.cluster_row(views, c, row);
             }
         };
         // By cluster, in parallel in a big world (each value is its own).
@@ -90,6 +100,32 @@ impl World<'_> {
 
     /// U_c without the distance term (it depends on the cluster and sector only).
     pub fn cluster_value(&self, views: &[SiteView], c: usize, sector: usize) -> f64 {
+        self.cluster_value_with(views, c, sector, self.ln_slack(c))
+    }
+
+    /// `cluster_value` of cluster `c` for every sector into `row` (the
+    /// labour term, the same for every sector, computed once).
+    pub fn cluster_row(&self, views: &[SiteView], c: usize, row: &mut [f64]) {
+        let ln_slack = self.ln_slack(c);
+        for (s, v) in row.iter_mut().enumerate() {
+            *v = self.cluster_value_with(views, c, s, ln_slack);
+        }
+    }
+
+    /// ln(1 + labour slack / 100) of cluster `c`, the labour term's factor.
+    fn ln_slack(&self, c: usize) -> f64 {
+        let cl = &self.clusters[c];
+        let slack = (cl.labor_pool - cl.employment).max(0.0) / 100.0;
+        (1.0 + slack).ln()
+    }
+
+    fn cluster_value_with(
+        &self,
+        views: &[SiteView],
+        c: usize,
+        sector: usize,
+        ln_slack: f64,
+    ) -> f64 {
         let sc = self.sc;
         let b = &sc.entry.utility;
         let cl = &self.clusters[c];
@@ -101,13 +137,12 @@ impl World<'_> {
             .filter(|&(s, _)| s != sector)
             .map(|(s, &n)| sc.relatedness[sector][s] * n as f64)
             .sum();
-        let slack = (cl.labor_pool - cl.employment).max(0.0) / 100.0;
         b.quality * v.quality
             + b.connection * v.z
-            + b.same_sector * (1.0 + cl.sector_counts[sector] as f64).ln()
+            + b.same_sector * ln_1p_count(cl.sector_counts[sector])
             + b.related * (1.0 + related).ln()
             - b.rent * v.rent
-            + b.labor * (1.0 + slack).ln()
+            + b.labor * ln_slack
     }
 
     /// U_home: staying in the residential area.
@@ -237,9 +272,7 @@ impl World<'_> {
                 let c = c as usize;
                 self.clusters[c].employment += d.size / rpw;
                 free[c] = self.clusters[c].free_land();
-                for s2 in 0..k {
-                    value[c * k + s2] = self.cluster_value(&views, c, s2);
-                }
+                self.cluster_row(&views, c, &mut value[c * k..(c + 1) * k]);
             }
             self.counters.entries += 1;
             self.counters.entries_total += 1;
@@ -249,7 +282,16 @@ impl World<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::gumbel_beats;
+    use super::{gumbel_beats, ln_1p_count};
+
+    /// The table is ln(1 + n) bit for bit, across its end and beyond.
+    #[test]
+    fn ln_1p_count_is_the_logarithm() {
+        for n in (0..3000).chain([u32::MAX - 1, u32::MAX]) {
+            let exact = (1.0 + n as f64).ln();
+            assert_eq!(ln_1p_count(n).to_bits(), exact.to_bits(), "n = {n}");
+        }
+    }
     use rand::{Rng, SeedableRng};
     use rand_distr::Exp1;
 
