@@ -22,7 +22,7 @@ use crate::rng::Purpose;
 /// ln(1 + n) for a cluster's count of same-sector firms (U_c's
 /// same-sector term), from a table up to 1,023 firms: the same value as
 /// computing it, without a logarithm per cluster, sector and refresh.
-pub fn ln_1p_count(n: u32) -> f64 {
+fn ln_1p_count(n: u32) -> f64 {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
     let table = TABLE.get_or_init(|| (0..1024u32).map(|n| (1.0 + n as f64).ln()).collect());
     match table.get(n as usize) {
@@ -283,6 +283,8 @@ impl World<'_> {
 #[cfg(test)]
 mod tests {
     use super::{gumbel_beats, ln_1p_count};
+    use rand::{Rng, SeedableRng};
+    use rand_distr::Exp1;
 
     /// The table is ln(1 + n) bit for bit, across its end and beyond.
     #[test]
@@ -292,8 +294,6 @@ mod tests {
             assert_eq!(ln_1p_count(n).to_bits(), exact.to_bits(), "n = {n}");
         }
     }
-    use rand::{Rng, SeedableRng};
-    use rand_distr::Exp1;
 
     /// The bounded step decides as computing `v − ln e` does, over draws
     /// and utilities wide enough to take the bound and the logarithm many
