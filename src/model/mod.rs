@@ -27,6 +27,14 @@ use crate::config::Scenario;
 impl World<'_> {
     /// Run phases 1–8 of the next step (phase 9, `record`, is `World::record`).
     pub fn step(&mut self) {
+        self.step_with(|_| {});
+    }
+
+    /// `step`, calling `after` with each phase's name once it is done (and
+    /// with `"compact"` after the firm vector's upkeep, run or not): a hook
+    /// for timing the phases from outside (`examples/phases.rs`) without a
+    /// clock in the model. The world is the same as after `step`.
+    pub fn step_with(&mut self, mut after: impl FnMut(&'static str)) {
         let step = self.step + 1;
         // Years elapsed at the start of this step (budget and entry growth).
         let t = (step - 1) as f64 * self.sc.time.dt;
@@ -37,17 +45,26 @@ impl World<'_> {
             cl.dev_alloc = [0.0; world::K_COMPONENTS];
         }
         self.establish(step);
+        after("establish");
         self.budget(t);
+        after("budget");
         self.infrastructure();
+        after("infrastructure");
         self.entry(step, t);
+        after("entry");
         self.cooperation(step);
+        after("cooperation");
         self.growth(step);
+        after("growth");
         self.relocation(step);
+        after("relocation");
         self.accounts();
+        after("accounts");
         let n = self.firms.len();
         if n >= self.compact_min_firms && self.disorder * 8 >= n {
             self.compact();
         }
+        after("compact");
         self.step = step;
     }
 }

@@ -728,3 +728,33 @@ fn spin_up_grows_incumbents_from_the_entry_draw() {
         .all(|f| f.size >= sc.growth.exit_size));
     assert!(w.firms.iter().filter(|f| f.age == 0).count() > 10);
 }
+
+/// `World::step_with` (the phase-timing hook) is `step`: the same records
+/// step by step, and its hook hears the eight phases and the upkeep once
+/// each, in the order of MODEL.md §3.
+#[test]
+fn step_with_is_step_and_names_every_phase_in_order() {
+    let mut sc = Scenario::default();
+    sc.time.steps = 12;
+    let (mut plain, mut hooked) = (World::new(&sc, 3, 1), World::new(&sc, 3, 1));
+    let order = [
+        "establish",
+        "budget",
+        "infrastructure",
+        "entry",
+        "cooperation",
+        "growth",
+        "relocation",
+        "accounts",
+        "compact",
+    ];
+    for _ in 0..sc.time.steps {
+        plain.step();
+        let mut heard = Vec::new();
+        hooked.step_with(|phase| heard.push(phase));
+        assert_eq!(heard, order, "step {}", plain.step);
+        assert_eq!(plain.step, hooked.step);
+        assert!(plain.record() == hooked.record(), "step {}", plain.step);
+    }
+    assert!(plain.counters.entries + plain.counters.exits > 0);
+}
