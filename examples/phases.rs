@@ -7,7 +7,8 @@
 //! ```
 //!
 //! The run is the one `clustersim run --runs 1 --scale K --threads T` makes
-//! (master seed 42, run 0); the records are built but not written.
+//! (the scenario's master seed, run 0); the records are built but not
+//! written.
 
 use std::time::Instant;
 
@@ -28,7 +29,7 @@ fn main() {
     let mut names: Vec<&'static str> = vec!["init"];
     let mut secs: Vec<f64> = vec![0.0];
     let start = Instant::now();
-    let mut world = clustersim::model::World::new(&sc, 42, 0);
+    let mut world = clustersim::model::World::new(&sc, sc.monte_carlo.seed, 0);
     secs[0] = start.elapsed().as_secs_f64();
     let mut add = |name: &'static str, s: f64| match names.iter().position(|&n| n == name) {
         Some(i) => secs[i] += s,
