@@ -36,7 +36,7 @@ struct ChoiceSet {
 }
 
 /// A residential firm as the phase reads it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Resident {
     firm: u32,
     home: u32,
@@ -112,25 +112,38 @@ impl World<'_> {
 
         let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
         // Residential firms in a random order over all areas (MODEL.md §4.6).
-        // What the phase reads of each, gathered first in storage order
-        // (the shuffle permutes these, so the loop reads no firm it does
-        // not move).
+        // What the phase reads of each, gathered first in area and member
+        // order into one vector, each area's part filled in parallel in a big
+        // world (the shuffle permutes these, so the loop reads no firm it
+        // does not move).
+        let n_res: usize = self.areas.iter().map(|a| a.members.len()).sum();
+        let mut residents = vec![Resident::default(); n_res];
+        let mut parts: Vec<(usize, &mut [Resident])> = Vec::with_capacity(self.areas.len());
+        let mut rest = &mut residents[..];
+        for (a, area) in self.areas.iter().enumerate() {
+            let (part, tail) = rest.split_at_mut(area.members.len());
+            parts.push((a, part));
+            rest = tail;
+        }
         let world = &*self;
-        let by_area = map_units(parallel, self.areas.len(), |a| {
-            let area = &world.areas[a];
-            let resident = |&i: &u32| {
+        let gather = |(a, part): (usize, &mut [Resident])| {
+            for (r, &i) in part.iter_mut().zip(&world.areas[a].members) {
                 let f = &world.firms[i as usize];
-                Resident {
+                *r = Resident {
                     firm: i,
                     home: a as u32,
                     sector: f.sector,
                     polluting: f.polluting,
                     land: f.land,
-                }
-            };
-            area.members.iter().map(resident).collect::<Vec<_>>()
-        });
-        let mut residents: Vec<Resident> = by_area.concat();
+                };
+            }
+        };
+        if parallel {
+            use rayon::prelude::*;
+            parts.into_par_iter().for_each(gather);
+        } else {
+            parts.into_iter().for_each(gather);
+        }
         residents.shuffle(&mut rng);
         let n_polluting = residents.iter().filter(|r| r.polluting).count();
         let subsidy_each = if n_polluting > 0 {
