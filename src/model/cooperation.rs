@@ -9,6 +9,7 @@
 
 use rand::Rng;
 
+use super::skip::Gaps;
 use super::world::{map_units, Site, World};
 use crate::config::{ClusterType, PartnerRule};
 use crate::rng::{Purpose, Stream};
@@ -64,13 +65,17 @@ impl World<'_> {
         let slot = |j: u32| self.firms[j as usize].slot as usize;
         let max_degree = co.max_degree as usize;
 
-        // Dissolution of links inside the cluster, each pair once (by stable id, i < j).
+        // Dissolution of links inside the cluster, each pair once (by stable
+        // id, i < j), each with probability p_decay: drawn as the gaps
+        // between dissolved links in this order (the same law as one
+        // uniform per link, far fewer draws).
         let mut gone = Vec::new();
+        let mut decay = Gaps::new(p_decay, rng);
         for (k, &i) in members.iter().enumerate() {
             let id_i = self.firms[i as usize].id;
             for &j in &partners[k] {
                 let fj = &self.firms[j as usize];
-                if fj.id > id_i && fj.site == here && rng.random::<f64>() < p_decay {
+                if fj.id > id_i && fj.site == here && decay.hit(rng) {
                     gone.push((i, j));
                 }
             }
@@ -270,12 +275,13 @@ impl World<'_> {
             crossing_links.extend(cross);
         }
 
-        // Global sub-phase: cross-cluster links dissolve (one draw each),
+        // Global sub-phase: cross-cluster links dissolve (by gaps, as inside),
         // then the triadic and kin attempts (which may cross clusters) are
         // made in the order they were queued.
         let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
+        let mut decay = Gaps::new(p_decay, &mut rng);
         for (i, j) in crossing_links {
-            if rng.random::<f64>() < p_decay {
+            if decay.hit(&mut rng) {
                 self.unlink(i, j);
             }
         }

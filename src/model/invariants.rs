@@ -88,6 +88,20 @@ impl World<'_> {
                 }
             }
         }
+        // Each area's count of polluting members.
+        for (a, area) in self.areas.iter().enumerate() {
+            let n = area
+                .members
+                .iter()
+                .filter(|&&i| self.firms[i as usize].polluting)
+                .count();
+            if n != area.polluting as usize {
+                return Err(format!(
+                    "area {a}: polluting count {} != {n} polluting members",
+                    area.polluting
+                ));
+            }
+        }
         // Kin lists: exactly the alive cluster firms of each home, slots right.
         let mut in_clusters = 0usize;
         for (a, area) in self.areas.iter().enumerate() {

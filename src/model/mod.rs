@@ -17,6 +17,7 @@ pub mod infrastructure;
 pub mod invariants;
 pub mod record;
 pub mod relocation;
+pub mod skip;
 pub mod world;
 
 pub use record::{ClusterRow, FirmRow, RegionRow, RunRecord, SiteRow};

@@ -12,6 +12,7 @@
 use rand::seq::SliceRandom;
 use rand::Rng;
 
+use super::skip::Gaps;
 use super::world::{map_units, Site, World};
 use crate::config::ClusterType;
 use crate::rng::Purpose;
@@ -35,12 +36,10 @@ struct ChoiceSet {
     d_min: f64,
 }
 
-/// A residential firm as the phase reads it.
-#[derive(Clone, Copy, Default)]
+/// A residential firm that may move, as the phase reads it.
+#[derive(Clone, Copy)]
 struct Resident {
     firm: u32,
-    home: u32,
-    sector: u32,
     polluting: bool,
     land: f64,
 }
@@ -79,12 +78,19 @@ impl World<'_> {
         let utility =
             |ix: usize, &(d, c): &(f64, u32)| value[c as usize * k + ix % k] - beta_d * d / 10.0;
         let parallel = self.parallel();
-        let u_max: Vec<f64> = map_units(parallel, self.areas.len() * k, |ix| {
-            nearest[ix / k]
-                .iter()
-                .map(|n| utility(ix, n))
-                .fold(f64::NEG_INFINITY, f64::max)
-        });
+        // max U_c per (home area, sector): each area's list read once, its
+        // sectors' maxima side by side.
+        let u_max: Vec<f64> = map_units(parallel, self.areas.len(), |a| {
+            let mut row = vec![f64::NEG_INFINITY; k];
+            for &(d, c) in &nearest[a] {
+                let values = &value[c as usize * k..(c as usize + 1) * k];
+                for (m, &v) in row.iter_mut().zip(values) {
+                    *m = m.max(v - beta_d * d / 10.0);
+                }
+            }
+            row
+        })
+        .concat();
         let choice_set = |ix: usize| -> ChoiceSet {
             let m = u_max[ix];
             let cands: Vec<Choice> = nearest[ix / k]
@@ -111,41 +117,7 @@ impl World<'_> {
         };
 
         let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
-        // Residential firms in a random order over all areas (MODEL.md §4.6).
-        // What the phase reads of each, gathered first in area and member
-        // order into one vector, each area's part filled in parallel in a big
-        // world (the shuffle permutes these, so the loop reads no firm it
-        // does not move).
-        let n_res: usize = self.areas.iter().map(|a| a.members.len()).sum();
-        let mut residents = vec![Resident::default(); n_res];
-        let mut parts: Vec<(usize, &mut [Resident])> = Vec::with_capacity(self.areas.len());
-        let mut rest = &mut residents[..];
-        for (a, area) in self.areas.iter().enumerate() {
-            let (part, tail) = rest.split_at_mut(area.members.len());
-            parts.push((a, part));
-            rest = tail;
-        }
-        let world = &*self;
-        let gather = |(a, part): (usize, &mut [Resident])| {
-            for (r, &i) in part.iter_mut().zip(&world.areas[a].members) {
-                let f = &world.firms[i as usize];
-                *r = Resident {
-                    firm: i,
-                    home: a as u32,
-                    sector: f.sector,
-                    polluting: f.polluting,
-                    land: f.land,
-                };
-            }
-        };
-        if parallel {
-            use rayon::prelude::*;
-            parts.into_par_iter().for_each(gather);
-        } else {
-            parts.into_iter().for_each(gather);
-        }
-        residents.shuffle(&mut rng);
-        let n_polluting = residents.iter().filter(|r| r.polluting).count();
+        let n_polluting: u64 = self.areas.iter().map(|a| u64::from(a.polluting)).sum();
         let subsidy_each = if n_polluting > 0 {
             self.subsidy_pool / n_polluting as f64
         } else {
@@ -182,6 +154,9 @@ impl World<'_> {
             .enumerate()
             .map(|(ix, &m)| {
                 let n = nearest[ix / k].len();
+                if !bounded {
+                    return [1.0; 2];
+                }
                 if n == 0 || m == f64::NEG_INFINITY {
                     return [0.0; 2];
                 }
@@ -189,26 +164,70 @@ impl World<'_> {
                 [p_move(iv_ub, 0.0, false).0, p_move(iv_ub, 0.0, true).0]
             })
             .collect();
-        // The draws and the bounds do not depend on what earlier firms did
-        // (only which clusters have room does), so they come first: every
-        // firm's three uniforms in the shuffled order, the firms the first
-        // bound cannot rule out, the choice sets they need (in parallel in a
-        // big world), the second bound; then the moves in the same order.
-        let mut pass = Vec::new();
-        for r in residents {
-            let u_dest: f64 = rng.random();
-            let u: f64 = rng.random();
-            let u_force: f64 = if r.polluting && forced_on {
-                rng.random()
-            } else {
-                1.0
-            };
-            let forced = u_force < p_force;
-            let ix = r.home as usize * k + r.sector as usize;
-            if bounded && !forced && u >= p_bound0[ix][r.polluting as usize] {
+        // Every residential firm has a uniform u (the voluntary move) and,
+        // if polluting while forcing applies, is forced with probability
+        // p_force; only the firms with u below their first bound, or forced,
+        // can move (the others do nothing). Those are found without a draw
+        // per firm: per area, the firms with u below the area's largest
+        // bound are Bernoulli trials in member order, drawn by their gaps,
+        // each with u uniform below that bound (then thinned by its own
+        // bound); the forced ones likewise over the polluting members.
+        // The firms found are then put in a random order (the order a
+        // random order of all residents gives them, MODEL.md §4.6) and each
+        // draws the uniform for its destination. The same law as a uniform
+        // per firm and a shuffle of every resident, with draws for a few.
+        let mut pass: Vec<(Resident, usize, f64, f64, bool)> = Vec::new();
+        let mut found: Vec<(u32, f64, bool)> = Vec::new();
+        for (a, area) in self.areas.iter().enumerate() {
+            let members = &area.members;
+            if members.is_empty() {
                 continue;
             }
-            pass.push((r, ix, u_dest, u, forced));
+            let keys = &p_bound0[a * k..(a + 1) * k];
+            let p_area = keys
+                .iter()
+                .zip(&area.sector_counts)
+                .filter(|&(_, &n)| n > 0)
+                .map(|(b, _)| b[0].max(b[1]))
+                .fold(0.0, f64::max);
+            found.clear();
+            let mut gaps = Gaps::new(p_area, &mut rng);
+            let (n, mut at) = (members.len() as u64, 0u64);
+            while let Some(skip) = gaps.next_within(n - at, &mut rng) {
+                at += skip;
+                let u = p_area * rng.random::<f64>();
+                found.push((at as u32, u, false));
+                at += 1;
+            }
+            if forced_on && area.polluting > 0 {
+                let mut force = Gaps::new(p_force, &mut rng);
+                for (slot, &i) in members.iter().enumerate() {
+                    if self.firms[i as usize].polluting && force.hit(&mut rng) {
+                        found.push((slot as u32, 1.0, true));
+                    }
+                }
+                // One entry per firm (forced wins), in member order.
+                found.sort_by_key(|&(slot, _, forced)| (slot, !forced));
+                found.dedup_by_key(|&mut (slot, ..)| slot);
+            }
+            for &(slot, u, forced) in &found {
+                let i = members[slot as usize];
+                let f = &self.firms[i as usize];
+                let ix = a * k + f.sector as usize;
+                if !forced && u >= p_bound0[ix][f.polluting as usize] {
+                    continue;
+                }
+                let r = Resident {
+                    firm: i,
+                    polluting: f.polluting,
+                    land: f.land,
+                };
+                pass.push((r, ix, 0.0, u, forced));
+            }
+        }
+        pass.shuffle(&mut rng);
+        for entry in &mut pass {
+            entry.2 = rng.random();
         }
         let mut needed = vec![false; self.areas.len() * k];
         for &(_, ix, ..) in &pass {

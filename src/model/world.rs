@@ -79,6 +79,8 @@ pub struct Area {
     pub craft_village: bool,
     pub members: Vec<u32>,
     pub sector_counts: Vec<u32>,
+    /// Alive polluting members (relocation's subsidy share, §4.6).
+    pub polluting: u32,
     /// The nearest operating clusters, (distance km, cluster), nearest first,
     /// at most `choice_set` of them; updated when a cluster opens.
     pub nearest: Vec<(f64, u32)>,
@@ -722,6 +724,7 @@ impl<'a> World<'a> {
             craft_village,
             members: Vec::new(),
             sector_counts: vec![0; n_sectors],
+            polluting: 0,
             nearest: Vec::new(),
             kin: Vec::new(),
         };
@@ -900,7 +903,7 @@ impl<'a> World<'a> {
     /// into its home's kin list) and set its `site`, `slot` and `kin_slot`.
     fn attach(&mut self, id: u32, site: Site) {
         let f = &self.firms[id as usize];
-        let (sector, land, home) = (f.sector as usize, f.land, f.home as usize);
+        let (sector, land, home, pol) = (f.sector as usize, f.land, f.home as usize, f.polluting);
         let (slot, kin_slot) = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
@@ -915,6 +918,7 @@ impl<'a> World<'a> {
                 let a = &mut self.areas[a as usize];
                 a.members.push(id);
                 a.sector_counts[sector] += 1;
+                a.polluting += u32::from(pol);
                 ((a.members.len() - 1) as u32, u32::MAX)
             }
         };
@@ -927,6 +931,7 @@ impl<'a> World<'a> {
     fn detach(&mut self, id: u32) {
         let f = &self.firms[id as usize];
         let (site, slot, sector, land) = (f.site, f.slot as usize, f.sector as usize, f.land);
+        let pol = f.polluting;
         if f.kin_slot != u32::MAX {
             let (home, ks) = (f.home as usize, f.kin_slot as usize);
             let kin = &mut self.areas[home].kin;
@@ -949,6 +954,7 @@ impl<'a> World<'a> {
             Site::Home(a) => {
                 let a = &mut self.areas[a as usize];
                 a.sector_counts[sector] -= 1;
+                a.polluting -= u32::from(pol);
                 &mut a.members
             }
         };

@@ -697,6 +697,73 @@ fn relocation_weighs_home_against_the_inclusive_value_of_the_choice_set() {
     );
 }
 
+/// One relocation phase of 2,000 residential firms (all polluting or none)
+/// whose home has one cluster with room for all, over `worlds` runs: the
+/// moves counted, and the sum and variance of their move probabilities
+/// computed here from MODEL.md §4.6 (one cluster: IV = U_c; θ_cost = 0, so
+/// the moving cost does not matter; a forced firm moves whatever its
+/// choice, so it stays home with probability (1 − p_choice)(1 − p_force)).
+fn moves_against_their_probability(polluting: bool, forced: bool, worlds: u64) -> (f64, f64, f64) {
+    let clusters = vec![spec(1.0, 5000.0, ClusterType::Marshallian, 0.5, 0.5, None)];
+    let mut sc = explicit(clusters, vec![home(0.0)]);
+    sc.initial.firms_residential = 2000;
+    for s in &mut sc.sectors {
+        s.polluting_share = if polluting { 1.0 } else { 0.0 };
+    }
+    sc.relocation.relocation_rate = 4.0;
+    sc.relocation.theta0 = -1.0;
+    sc.relocation.theta_cost = 0.0;
+    if forced {
+        // A firm moves if forced (p_force = 1 − exp(−0.5·dt)) or by choice.
+        sc.relocation.forced_after_step = Some(0);
+        sc.relocation.force_rate = 0.5;
+    }
+    let rp = &sc.relocation;
+    let dt = sc.time.dt;
+    let (mut moved, mut mean, mut var) = (0.0, 0.0, 0.0);
+    for run in 0..worlds {
+        let mut w = World::new(&sc, 5, run);
+        let e = w.enforcement(1);
+        let views = w.site_views();
+        let (dist, c) = w.areas[0].nearest[0];
+        for f in w.firms.iter().filter(|f| f.alive) {
+            let u_c = w.cluster_utility(&views, c as usize, f.sector as usize, dist);
+            let x = rp.theta0
+                + rp.theta_gain * (u_c - w.home_utility(f.polluting, e))
+                + if f.polluting { rp.theta_enf * e } else { 0.0 };
+            let p_choice = 1.0 - (-rp.relocation_rate * dt / (1.0 + (-x).exp())).exp();
+            let p_force = if forced {
+                1.0 - (-rp.force_rate * dt).exp()
+            } else {
+                0.0
+            };
+            let p = 1.0 - (1.0 - p_choice) * (1.0 - p_force);
+            mean += p;
+            var += p * (1.0 - p);
+        }
+        w.relocation(1);
+        w.check_invariants().unwrap();
+        moved += w.counters.relocations as f64;
+    }
+    (moved, mean, var)
+}
+
+/// Only a few residents are drawn (those below their bound, found by
+/// geometric gaps, then shuffled): the moves must still follow each firm's
+/// own probability, voluntary (with and without enforcement) and forced.
+#[test]
+fn relocations_follow_each_firms_move_probability() {
+    for (polluting, forced) in [(false, false), (true, false), (true, true)] {
+        let (moved, mean, var) = moves_against_their_probability(polluting, forced, 12);
+        assert!(mean > 500.0, "{mean} expected moves");
+        assert!(
+            (moved - mean).abs() < 4.0 * var.sqrt(),
+            "polluting {polluting}, forced {forced}: {moved} moves, {mean:.1} ± {:.1} expected",
+            var.sqrt()
+        );
+    }
+}
+
 #[test]
 fn spin_up_grows_incumbents_from_the_entry_draw() {
     let sc = Scenario::default();
