@@ -49,8 +49,9 @@ impl World<'_> {
     /// members' partner lists by slot (taken out of the firms); a partner's
     /// site and slot are read from the firms. Returns the `SocialNetwork`
     /// attempts that may cross clusters, (firm, triadic), and the links
-    /// from the members to firms of other sites after the sub-phase, each
-    /// from its lower id, in member and list order.
+    /// from the members to firms of other sites (the sub-phase leaves them
+    /// as they are), each from its lower id, in member and list order as
+    /// the lists stand before the sub-phase.
     fn cooperate_in(
         &self,
         c: usize,
@@ -69,14 +70,22 @@ impl World<'_> {
         // id, i < j), each with probability p_decay: drawn as the gaps
         // between dissolved links in this order (the same law as one
         // uniform per link, far fewer draws).
+        // The links that leave the cluster are listed in the same pass (one
+        // read of each partner): the sub-phase changes only links inside
+        // it, so they are the ones left at its end.
         let mut gone = Vec::new();
+        let mut cross = Vec::new();
         let mut decay = Gaps::new(p_decay, rng);
         for (k, &i) in members.iter().enumerate() {
             let id_i = self.firms[i as usize].id;
             for &j in &partners[k] {
                 let fj = &self.firms[j as usize];
-                if fj.id > id_i && fj.site == here && decay.hit(rng) {
-                    gone.push((i, j));
+                if fj.id > id_i {
+                    if fj.site != here {
+                        cross.push((i, j));
+                    } else if decay.hit(rng) {
+                        gone.push((i, j));
+                    }
                 }
             }
         }
@@ -140,18 +149,6 @@ impl World<'_> {
             }
         }
 
-        // The sub-phase changed only links inside the cluster; the links
-        // that leave it, while the lists are at hand.
-        let mut cross = Vec::new();
-        for (k, &i) in members.iter().enumerate() {
-            let id_i = self.firms[i as usize].id;
-            for &j in &partners[k] {
-                let fj = &self.firms[j as usize];
-                if fj.id > id_i && fj.site != here {
-                    cross.push((i, j));
-                }
-            }
-        }
         (crossing, cross)
     }
 
