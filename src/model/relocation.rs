@@ -176,7 +176,7 @@ impl World<'_> {
         // random order of all residents gives them, MODEL.md §4.6) and each
         // draws the uniform for its destination. The same law as a uniform
         // per firm and a shuffle of every resident, with draws for a few.
-        let mut pass: Vec<(Resident, usize, f64, f64, bool)> = Vec::new();
+        let mut pass: Vec<(Resident, usize, f64, bool)> = Vec::new();
         let mut found: Vec<(u32, f64, bool)> = Vec::new();
         for (a, area) in self.areas.iter().enumerate() {
             let members = &area.members;
@@ -222,13 +222,10 @@ impl World<'_> {
                     polluting: f.polluting,
                     land: f.land,
                 };
-                pass.push((r, ix, 0.0, u, forced));
+                pass.push((r, ix, u, forced));
             }
         }
         pass.shuffle(&mut rng);
-        for entry in &mut pass {
-            entry.2 = rng.random();
-        }
         let mut needed = vec![false; self.areas.len() * k];
         for &(_, ix, ..) in &pass {
             needed[ix] = true;
@@ -239,7 +236,10 @@ impl World<'_> {
         for (ix, set) in keys.into_iter().zip(sets) {
             choices[ix] = Some(set);
         }
-        for (r, ix, u_dest, u, forced) in pass {
+        for (r, ix, u, forced) in pass {
+            // Its destination's uniform, in the shuffled order (the only
+            // draw left: the moves draw nothing else).
+            let u_dest: f64 = rng.random();
             let (i, pol, land) = (r.firm, r.polluting, r.land);
             let set = choices[ix]
                 .as_ref()
