@@ -9,6 +9,7 @@
 
 use rand::Rng;
 
+use super::expo::exp;
 use super::skip::Gaps;
 use super::world::{map_units, Site, World};
 use crate::config::{ClusterType, PartnerRule};
@@ -213,8 +214,8 @@ impl World<'_> {
         let sc = self.sc;
         let co = &sc.cooperation;
         let dt = sc.time.dt;
-        let p_decay = 1.0 - (-co.link_decay * dt).exp();
-        let p_try = 1.0 - (-co.link_rate * dt).exp();
+        let p_decay = 1.0 - exp(-co.link_decay * dt);
+        let p_try = 1.0 - exp(-co.link_rate * dt);
         let by_type = co.partner_rule == PartnerRule::ByType;
         // SocialNetwork attempts that may cross clusters, for the global
         // sub-phase: (firm, true for triadic / false for kin).

@@ -5,6 +5,7 @@
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
+use super::expo::exp;
 use super::world::{map_units, Firm, Site, World};
 use crate::rng::Purpose;
 
@@ -48,7 +49,7 @@ pub fn exits(e1: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
             return true;
         }
     }
-    e1 < h * x.exp() * a * dt
+    e1 < h * exp(x) * a * dt
 }
 
 /// Alive firms from which the local phases run over sites in parallel
@@ -173,7 +174,7 @@ impl World<'_> {
         self.age_bound += 1;
 
         for c in self.clusters.iter_mut().filter(|c| c.operating()) {
-            c.labor_pool *= (gp.labor_growth * dt).exp();
+            c.labor_pool *= exp(gp.labor_growth * dt);
         }
         self.refresh_labour();
     }
@@ -253,10 +254,10 @@ impl World<'_> {
                     0.0
                 };
             let ln_rel = f.ln_size - ctx.ln_s0[s];
-            let vol = gp.sigma0 * (-gp.beta * ln_rel).exp() * vol_mult;
+            let vol = gp.sigma0 * exp(-gp.beta * ln_rel) * vol_mult;
             let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
             let ln_size = ln_rel + ctx.ln_s0[s];
-            let size = ln_size.exp();
+            let size = exp(ln_size);
             let a = ctx.age_factor[f.age as usize];
             let x = -gp.exit_size_exponent * ln_rel;
             if size < gp.exit_size || exits(exp1, gp.exit_hazard, x, a, dt) {
@@ -265,7 +266,7 @@ impl World<'_> {
             out.push(Grown {
                 vol: vol_mult,
                 ln_prod: ln_a,
-                productivity: ln_a.exp(),
+                productivity: exp(ln_a),
                 ln_size,
                 size,
             });
@@ -280,6 +281,7 @@ impl World<'_> {
 #[cfg(test)]
 mod tests {
     use super::exits;
+    use crate::model::expo::exp;
     use rand::{Rng, SeedableRng};
     use rand_distr::Exp1;
 
@@ -296,13 +298,13 @@ mod tests {
             let x = rng.random_range(-30.0..30.0) * rng.random::<f64>().powi(3);
             let a = rng.random_range(0.0..1.0);
             let dt = [0.25, 1.0, 1.0 / 12.0][rng.random_range(0..3)];
-            let exact = e1 < h * x.exp() * a * dt;
+            let exact = e1 < h * exp(x) * a * dt;
             assert_eq!(
                 exits(e1, h, x, a, dt),
                 exact,
                 "e1 {e1} h {h} x {x} a {a} dt {dt}"
             );
-            let c = h * x.exp() * a * dt;
+            let c = h * exp(x) * a * dt;
             if e1 >= c * 1.2 {
                 hi += 1;
             } else if e1 < c * 0.8 {
@@ -326,13 +328,10 @@ mod tests {
             f64::NEG_INFINITY,
         ] {
             for e1 in [0.0, 1e-300, 0.5, 1.0, 5.0] {
-                assert_eq!(
-                    exits(e1, 0.3, x, 0.9, 0.25),
-                    e1 < 0.3 * x.exp() * 0.9 * 0.25
-                );
+                assert_eq!(exits(e1, 0.3, x, 0.9, 0.25), e1 < 0.3 * exp(x) * 0.9 * 0.25);
             }
         }
-        let c = 0.3 * 0.5f64.exp() * 0.9 * 0.25;
+        let c = 0.3 * exp(0.5) * 0.9 * 0.25;
         assert!(!exits(c, 0.3, 0.5, 0.9, 0.25));
         assert!(exits(c * (1.0 - 1e-15), 0.3, 0.5, 0.9, 0.25));
     }

@@ -3,6 +3,7 @@
 //! depreciation; and the CES effective quality and completion standard
 //! (MODEL.md §4.2).
 
+use super::expo::exp;
 use super::world::{Cluster, World, K_COMPONENTS};
 use crate::config::Infrastructure;
 
@@ -84,16 +85,16 @@ pub fn advance(
     if *pipe > 0.0 {
         if *pipe >= p.min_project_per_ha * area {
             let xh = *pipe / area;
-            *q += (1.0 - *q) * (1.0 - (-xh / x).exp());
+            *q += (1.0 - *q) * (1.0 - exp(-xh / x));
             flow.built = *pipe;
             *pipe = 0.0;
         } else {
-            let kept = *pipe * (-p.stall_erosion * dt).exp();
+            let kept = *pipe * exp(-p.stall_erosion * dt);
             flow.waste = *pipe - kept;
             *pipe = kept;
         }
     }
-    *q = (*q * (-p.depreciation * dt).exp()).clamp(0.0, 1.0);
+    *q = (*q * exp(-p.depreciation * dt)).clamp(0.0, 1.0);
     flow
 }
 

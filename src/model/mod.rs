@@ -12,6 +12,7 @@ pub mod budget;
 pub mod cooperation;
 pub mod entry;
 pub mod establish;
+pub mod expo;
 pub mod growth;
 pub mod infrastructure;
 pub mod invariants;

@@ -12,6 +12,7 @@
 use rand::seq::SliceRandom;
 use rand::Rng;
 
+use super::expo::exp;
 use super::skip::Gaps;
 use super::world::{map_units, Site, World};
 use crate::config::ClusterType;
@@ -45,7 +46,7 @@ struct Resident {
 }
 
 fn logistic(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + exp(-x))
 }
 
 impl World<'_> {
@@ -58,7 +59,7 @@ impl World<'_> {
         let views = self.site_views();
         let k = sc.sectors.len();
         let forced_on = rp.forced_after_step.is_some_and(|s| step > s);
-        let p_force = 1.0 - (-rp.force_rate * dt).exp();
+        let p_force = 1.0 - exp(-rp.force_rate * dt);
 
         // U_c of every cluster of a home's choice set per (home area,
         // sector) does not depend on the firm; only its largest value is
@@ -96,7 +97,7 @@ impl World<'_> {
             let cands: Vec<Choice> = nearest[ix / k]
                 .iter()
                 .map(|n| Choice {
-                    shifted: (utility(ix, n) - m).exp(),
+                    shifted: exp(utility(ix, n) - m),
                     max: m,
                     cluster: n.1,
                     dist: n.0,
@@ -135,10 +136,7 @@ impl World<'_> {
                 + rp.theta_gain * (iv - u_home[pol as usize])
                 + if pol { rp.theta_enf * e } else { 0.0 }
                 - rp.theta_cost * (cost - subsidy).max(0.0);
-            (
-                1.0 - (-rp.relocation_rate * dt * logistic(x)).exp(),
-                subsidy,
-            )
+            (1.0 - exp(-rp.relocation_rate * dt * logistic(x)), subsidy)
         };
         // Two upper bounds of p. A firm whose uniform is at or above one
         // cannot move, so its choice set need not be evaluated: the same

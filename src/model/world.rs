@@ -391,7 +391,7 @@ pub fn spin_up(
             let exp1: f64 = rng.sample(Exp1);
             ln_a += inn * sqdt * xi_a;
             let g = sec.demand_growth + gp.effects.productivity * ln_a;
-            let sd = gp.sigma0 * (-gp.beta * ln_rel).exp() * vol;
+            let sd = gp.sigma0 * super::expo::exp(-gp.beta * ln_rel) * vol;
             ln_rel += g * dt + sd * sqdt * xi_s;
             let x = -gp.exit_size_exponent * ln_rel;
             if ln_rel + ln_s0 < ln_exit_size
@@ -407,8 +407,8 @@ pub fn spin_up(
     // The plot is the entry draw's, warmed or not.
     d.land = land_of(sc, sector, d.size);
     if let Some((ln_rel, ln_a)) = warmed {
-        d.size = (ln_rel + ln_s0).exp();
-        d.productivity = ln_a.exp();
+        d.size = super::expo::exp(ln_rel + ln_s0);
+        d.productivity = super::expo::exp(ln_a);
     }
     d
 }
