@@ -49,7 +49,7 @@ pub fn exits(e1: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
             return true;
         }
     }
-    e1 < h * exp(x) * a * dt
+    e1 < h * super::expo::exp_call(x) * a * dt
 }
 
 /// Alive firms from which the local phases run over sites in parallel
