@@ -44,14 +44,6 @@ pub fn exp(x: f64) -> f64 {
     scale + scale * tmp
 }
 
-/// `exp` as a call, not inlined: for call sites rarely reached (the exit
-/// test's fallback), so that the loops around them stay small enough for the
-/// compiler to inline the samplers they call. The same bits as `exp`.
-#[inline(never)]
-pub fn exp_call(x: f64) -> f64 {
-    exp(x)
-}
-
 /// x = k·ln2/128 + r: (e^r − 1 plus the table's tail, the bits of
 /// 2^(k/128)·2^⌊k/128⌋ as far as they fit, the bits holding k).
 #[inline(always)]

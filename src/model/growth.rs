@@ -18,38 +18,54 @@ pub fn age_factors(sc: &crate::config::Scenario, max_age: u32) -> Vec<f64> {
         .collect()
 }
 
-/// Whether an Exp(1) draw `e1` falls below the exit hazard times dt,
-/// `h · exp(x) · a · dt` (evaluated in that order), i.e. the firm exits.
+/// Whether a uniform draw `u` ∈ [0, 1) falls below the exit probability
+/// 1 − exp(−c) with c = `h · exp(x) · a · dt` (evaluated in that order and
+/// with `expo::exp`), i.e. the firm exits (MODEL.md §4.5: probability
+/// 1 − exp(−hazard·dt) in a step).
 ///
-/// The same decision as computing that product, with `exp(x)` evaluated only
-/// where the draw is close to it: with t = x·log₂e = k + f (k an integer,
-/// f ∈ [0, 1)), 2^k·(1 + f·0.69) ≤ exp(x) ≤ 2^k·(1 + f) (2^f is convex,
-/// so it lies above its tangent 1 + f·ln 2 at 0 and below its chord 1 + f),
-/// widened by a relative 10⁻⁶ for the rounding of t. Floating-point
-/// products are monotone, so a draw at or above the upper product, or below
-/// the lower one, is decided as the exact product would decide it.
+/// The same decision as computing that expression, with the exponentials
+/// evaluated only where the draw is close to it. With t = x·log₂e = k + f
+/// (k an integer, f ∈ [0, 1)), the double whose bits are (t + 1023)·2⁵²
+/// is C = 2^k·(1 + f), the chord of 2^f (Schraudolph's exp); 2^f is convex,
+/// so 2^f ≤ 1 + f, and 2^f / (1 + f) is smallest at f = 1/ln 2 − 1, where it
+/// is e·ln 2 / 2 = 0.94208…; so 0.942·C ≤ exp(x) ≤ C, widened by a relative
+/// 10⁻⁶ for the rounding of t and of the bits (`exp_bounds`). And c − c²/2 ≤ 1 − e^(−c) ≤ c (the
+/// lower bound for c ≤ 1, where it rises with c), widened by 10⁻¹⁵ for the
+/// rounding of 1 − exp(−c). Floating-point products are monotone, so a
+/// draw at or above the upper bound, or below the lower one, is decided as
+/// the expression would decide it.
 #[inline]
-pub fn exits(e1: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
-    let t = x * std::f64::consts::LOG2_E;
-    if t.abs() < 1000.0 {
-        // floor(t) by truncation (one SSE2 instruction; `floor` is a libm
-        // call on the baseline x86-64 target).
-        let mut k = t as i64;
-        if (k as f64) > t {
-            k -= 1;
-        }
-        let f = t - k as f64;
-        let p2 = f64::from_bits(((k + 1023) as u64) << 52);
-        let hi = p2 * (1.0 + f) * (1.0 + 1e-6);
-        if e1 >= h * hi * a * dt {
+pub fn exits(u: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
+    const SLACK: f64 = 1e-15;
+    if let Some((lo, hi)) = exp_bounds(x) {
+        if u >= h * hi * a * dt + SLACK {
             return false;
         }
-        let lo = p2 * (1.0 + 0.69 * f) * (1.0 - 1e-6);
-        if e1 < h * lo * a * dt {
+        let c_lo = h * lo * a * dt;
+        if c_lo <= 1.0 && u < c_lo - 0.5 * c_lo * c_lo - SLACK {
             return true;
         }
     }
-    e1 < h * super::expo::exp_call(x) * a * dt
+    u < exit_probability(h, x, a, dt)
+}
+
+/// Bounds (lo, hi) of exp(x) for |x·log₂e| < 1000, from the chord
+/// C = 2^k·(1 + f) of t = x·log₂e = k + f (see `exits`).
+#[inline(always)]
+fn exp_bounds(x: f64) -> Option<(f64, f64)> {
+    let t = x * std::f64::consts::LOG2_E;
+    (t.abs() < 1000.0).then(|| {
+        // C's bits: (t + 1023)·2⁵² is positive here, so `as u64` truncates.
+        let chord = f64::from_bits(((t + 1023.0) * 4_503_599_627_370_496.0) as u64);
+        (chord * (0.942 * (1.0 - 1e-6)), chord * (1.0 + 1e-6))
+    })
+}
+
+/// 1 − exp(−h·exp(x)·a·dt), the exit probability `exits` decides against
+/// (a call: rarely reached, so the loops around `exits` stay small).
+#[inline(never)]
+pub fn exit_probability(h: f64, x: f64, a: f64, dt: f64) -> f64 {
+    1.0 - exp(-(h * exp(x) * a * dt))
 }
 
 /// Alive firms from which the local phases run over sites in parallel
@@ -74,17 +90,6 @@ struct Grown {
 struct SiteGrowth {
     grown: Vec<Grown>,
     exits: Vec<u32>,
-}
-
-/// The state of a firm that its growth step reads.
-struct Hot {
-    ln_prod: f64,
-    ln_size: f64,
-    vol: f64,
-    sector: u32,
-    age: u32,
-    degree: u32,
-    polluting: bool,
 }
 
 /// What does not change during the phase: the parameters of a firm-step.
@@ -201,31 +206,14 @@ impl World<'_> {
         }
         let n_total = members.len() as f64;
         let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
-        // The members' state first, in a tight loop (many cache misses in
-        // flight at once in a big world, where members are scattered over
-        // the firm vector), then the firm-steps from that copy.
-        let hot: Vec<Hot> = members
-            .iter()
-            .map(|&i| {
-                let f = &self.firms[i as usize];
-                Hot {
-                    ln_prod: f.ln_prod,
-                    ln_size: f.ln_size,
-                    vol: f.vol,
-                    sector: f.sector,
-                    age: f.age,
-                    degree: f.partners.len() as u32,
-                    polluting: f.polluting,
-                }
-            })
-            .collect();
         let mut out = Vec::with_capacity(members.len());
         let mut leaving = Vec::new();
-        for (f, &i) in hot.iter().zip(members) {
+        for &i in members {
+            let f = &self.firms[i as usize];
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
-            // Exit with probability 1 − exp(−h·dt) ⟺ an Exp(1) draw below h·dt.
-            let exp1: f64 = rng.sample(Exp1);
+            // Exit with probability 1 − exp(−h·dt): a uniform below it.
+            let u_exit: f64 = rng.random();
             // The Laplace shock's variance multiplier, redrawn at the
             // start of each year (drawn for `Gaussian` too, so that the two
             // shocks' streams stay aligned).
@@ -245,7 +233,7 @@ impl World<'_> {
             let g = sec.demand_growth
                 + ef.productivity * ln_a
                 + ef.quality * (q_site - gp.quality_reference)
-                + ef.network * ctx.ln_degree[f.degree as usize]
+                + ef.network * ctx.ln_degree[f.partners.len()]
                 - ef.competition * counts[s] as f64 / (1.0 + n_total)
                 - ef.labor * shortage
                 - if residential && f.polluting {
@@ -260,7 +248,7 @@ impl World<'_> {
             let size = exp(ln_size);
             let a = ctx.age_factor[f.age as usize];
             let x = -gp.exit_size_exponent * ln_rel;
-            if size < gp.exit_size || exits(exp1, gp.exit_hazard, x, a, dt) {
+            if size < gp.exit_size || exits(u_exit, gp.exit_hazard, x, a, dt) {
                 leaving.push(i);
             }
             out.push(Grown {
@@ -280,34 +268,63 @@ impl World<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::exits;
+    use super::{exit_probability, exits, exp_bounds};
     use crate::model::expo::exp;
-    use rand::{Rng, SeedableRng};
-    use rand_distr::Exp1;
 
-    /// The bounded decision is the exact product's decision, draw for draw,
+    /// lo ≤ exp(x) ≤ hi on a dense grid of t = x·log₂e, finest around the
+    /// fractions where each bound is tightest (f → 0 and 1 for hi, f near
+    /// 1/ln 2 − 1 for lo), and no bounds outside |t| < 1000.
+    #[test]
+    fn exp_bounds_hold_and_are_tight_where_claimed() {
+        let mut worst_lo: f64 = 0.0;
+        for k in -999i32..999 {
+            let fracs = (0..200).map(|i| i as f64 / 200.0);
+            let near =
+                (0..200).map(|i| 1.0 / std::f64::consts::LN_2 - 1.0 + (i as f64 - 100.0) * 1e-5);
+            for f in fracs.chain(near) {
+                let x = (k as f64 + f) * std::f64::consts::LN_2;
+                let (lo, hi) = exp_bounds(x).expect("inside the range");
+                let e = exp(x);
+                assert!(lo <= e && e <= hi, "x {x}: {lo} {e} {hi}");
+                worst_lo = worst_lo.max(lo / e);
+            }
+        }
+        // The lower bound's factor is nearly attained (0.942 of 0.94208).
+        assert!(worst_lo > 0.9999, "{worst_lo}");
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 700.0, -700.0] {
+            assert_eq!(exp_bounds(x), None, "x {x}");
+        }
+    }
+    use rand::{Rng, SeedableRng};
+
+    /// The bounded decision is the expression's decision, draw for draw,
     /// over hazards, exponents and ages wide enough to cross every branch
     /// (both bounds and the fallback are taken many times).
     #[test]
-    fn exits_decides_as_the_exact_product() {
+    fn exits_decides_as_the_exact_expression() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let (mut hi, mut lo, mut near) = (0u32, 0u32, 0u32);
         for _ in 0..2_000_000 {
-            let e1: f64 = rng.sample(Exp1);
             let h = rng.random_range(0.0..2.0);
             let x = rng.random_range(-30.0..30.0) * rng.random::<f64>().powi(3);
             let a = rng.random_range(0.0..1.0);
             let dt = [0.25, 1.0, 1.0 / 12.0][rng.random_range(0..3)];
-            let exact = e1 < h * exp(x) * a * dt;
+            let p = exit_probability(h, x, a, dt);
+            // Half the draws near the probability, half uniform.
+            let u: f64 = if rng.random::<bool>() {
+                (p * rng.random_range(0.5..1.5)).min(1.0 - f64::EPSILON / 2.0)
+            } else {
+                rng.random()
+            };
+            let exact = u < p;
             assert_eq!(
-                exits(e1, h, x, a, dt),
+                exits(u, h, x, a, dt),
                 exact,
-                "e1 {e1} h {h} x {x} a {a} dt {dt}"
+                "u {u} h {h} x {x} a {a} dt {dt}"
             );
-            let c = h * exp(x) * a * dt;
-            if e1 >= c * 1.2 {
+            if u >= p * 1.2 {
                 hi += 1;
-            } else if e1 < c * 0.8 {
+            } else if u < p * 0.8 {
                 lo += 1;
             } else {
                 near += 1;
@@ -317,22 +334,58 @@ mod tests {
             hi > 100_000 && lo > 100_000 && near > 10_000,
             "{hi} {lo} {near}"
         );
-        // At exact ties and at the edges of the bounds' range.
+        // At exact ties, at the edges of the bounds' range and at tiny and
+        // certain probabilities.
         for x in [
             -1000.0,
             -700.0,
+            -40.0,
             0.0,
             1e-300,
+            5.0,
             700.0,
             1000.0,
             f64::NEG_INFINITY,
         ] {
-            for e1 in [0.0, 1e-300, 0.5, 1.0, 5.0] {
-                assert_eq!(exits(e1, 0.3, x, 0.9, 0.25), e1 < 0.3 * exp(x) * 0.9 * 0.25);
+            for u in [
+                0.0,
+                1e-300,
+                1e-17,
+                1e-16,
+                0.05,
+                0.5,
+                1.0 - f64::EPSILON / 2.0,
+            ] {
+                assert_eq!(
+                    exits(u, 0.3, x, 0.9, 0.25),
+                    u < exit_probability(0.3, x, 0.9, 0.25),
+                    "u {u} x {x}"
+                );
             }
         }
-        let c = 0.3 * exp(0.5) * 0.9 * 0.25;
-        assert!(!exits(c, 0.3, 0.5, 0.9, 0.25));
-        assert!(exits(c * (1.0 - 1e-15), 0.3, 0.5, 0.9, 0.25));
+        let p = exit_probability(0.3, 0.5, 0.9, 0.25);
+        assert!(!exits(p, 0.3, 0.5, 0.9, 0.25));
+        assert!(exits(p * (1.0 - 1e-15), 0.3, 0.5, 0.9, 0.25));
+    }
+
+    /// The exit frequency of uniform draws is the probability 1 − e^(−c).
+    #[test]
+    fn exit_frequency_is_one_minus_exp_of_minus_the_hazard() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for (h, x, a, dt) in [
+            (0.3, 0.0, 1.0, 0.25),
+            (0.3, 1.2, 0.5, 0.25),
+            (2.0, 1.0, 1.0, 1.0),
+        ] {
+            let n = 400_000;
+            let hits = (0..n).filter(|_| exits(rng.random(), h, x, a, dt)).count() as f64;
+            let c: f64 = h * x.exp() * a * dt;
+            let p = 1.0 - (-c).exp();
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            assert!(
+                (hits / n as f64 - p).abs() < 5.0 * se,
+                "{hits} of {n} against {p}"
+            );
+        }
     }
 }

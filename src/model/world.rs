@@ -388,14 +388,20 @@ pub fn spin_up(
             }
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
-            let exp1: f64 = rng.sample(Exp1);
+            let u_exit: f64 = rng.random();
             ln_a += inn * sqdt * xi_a;
             let g = sec.demand_growth + gp.effects.productivity * ln_a;
             let sd = gp.sigma0 * super::expo::exp(-gp.beta * ln_rel) * vol;
             ln_rel += g * dt + sd * sqdt * xi_s;
             let x = -gp.exit_size_exponent * ln_rel;
             if ln_rel + ln_s0 < ln_exit_size
-                || crate::model::growth::exits(exp1, gp.exit_hazard, x, age_factor[a as usize], dt)
+                || crate::model::growth::exits(
+                    u_exit,
+                    gp.exit_hazard,
+                    x,
+                    age_factor[a as usize],
+                    dt,
+                )
             {
                 d = draw_without_land(sc, sector, rng);
                 continue 'attempt;

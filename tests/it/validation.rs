@@ -20,7 +20,9 @@ fn controlled(id: &str) -> bool {
 fn hanoi_baseline_passes_and_every_negative_control_fails() {
     let sc = embedded_default();
     for seed in [2021u64, 7] {
-        let checks = validate_model(&sc, seed, 8);
+        // 16 runs, the command's default: with 8, P3b missed its band on 2
+        // of 14 seeds (docs/validation.md, "Power").
+        let checks = validate_model(&sc, seed, 16);
         let table = format_table(&checks);
         eprintln!("seed {seed}\n{table}");
         let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
