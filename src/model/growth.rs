@@ -29,11 +29,12 @@ pub fn age_factors(sc: &crate::config::Scenario, max_age: u32) -> Vec<f64> {
 /// is C = 2^k·(1 + f), the chord of 2^f (Schraudolph's exp); 2^f is convex,
 /// so 2^f ≤ 1 + f, and 2^f / (1 + f) is smallest at f = 1/ln 2 − 1, where it
 /// is e·ln 2 / 2 = 0.94208…; so 0.942·C ≤ exp(x) ≤ C, widened by a relative
-/// 10⁻⁶ for the rounding of t and of the bits (`exp_bounds`). And c − c²/2 ≤ 1 − e^(−c) ≤ c (the
-/// lower bound for c ≤ 1, where it rises with c), widened by 10⁻¹⁵ for the
-/// rounding of 1 − exp(−c). Floating-point products are monotone, so a
-/// draw at or above the upper bound, or below the lower one, is decided as
-/// the expression would decide it.
+/// 10⁻⁶ for the rounding of t and of the bits (`exp_bounds`). And
+/// c − c²/2 ≤ 1 − e^(−c) ≤ c (the lower bound for c ≤ 1, where it rises
+/// with c), widened by 10⁻¹⁵ for the rounding of 1 − exp(−c).
+/// Floating-point products are monotone, so a draw at or above the upper
+/// bound, or below the lower one, is decided as the expression would
+/// decide it.
 #[inline]
 pub fn exits(u: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
     const SLACK: f64 = 1e-15;
@@ -270,6 +271,7 @@ impl World<'_> {
 mod tests {
     use super::{exit_probability, exits, exp_bounds};
     use crate::model::expo::exp;
+    use rand::{Rng, SeedableRng};
 
     /// lo ≤ exp(x) ≤ hi on a dense grid of t = x·log₂e, finest around the
     /// fractions where each bound is tightest (f → 0 and 1 for hi, f near
@@ -295,7 +297,6 @@ mod tests {
             assert_eq!(exp_bounds(x), None, "x {x}");
         }
     }
-    use rand::{Rng, SeedableRng};
 
     /// The bounded decision is the expression's decision, draw for draw,
     /// over hazards, exponents and ages wide enough to cross every branch
