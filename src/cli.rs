@@ -167,7 +167,7 @@ pub struct ValidateModelArgs {
     /// Runs per scenario variant (the policy checks run 7 variants). 16
     /// by default: with fewer, P3b's verdict depends on the seed
     /// (docs/validation.md, "Power").
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, default_value_t = crate::validation::DEFAULT_RUNS, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub runs: u64,
     /// Master seed.
     #[arg(long, default_value_t = 2021)]

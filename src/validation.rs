@@ -764,6 +764,11 @@ fn levers() -> Vec<Lever> {
     ]
 }
 
+/// Runs per variant of `validate-model` by default and in its test: with
+/// fewer (8, 10), P3b's verdict depended on the seed (docs/validation.md,
+/// "Power").
+pub const DEFAULT_RUNS: u64 = 16;
+
 /// Run every check of P1–P9 on `scenario` with `runs` runs from `seed`.
 pub fn validate_model(scenario: &Scenario, seed: u64, runs: u64) -> Vec<Check> {
     let runs = runs.max(2);
