@@ -63,7 +63,7 @@ impl World<'_> {
         self.accounts();
         after("accounts");
         let n = self.firms.len();
-        if n >= self.compact_min_firms && self.disorder * 8 >= n {
+        if n >= self.compact_min_firms && self.disorder * world::COMPACT_CHANGED >= n {
             self.compact();
         }
         after("compact");

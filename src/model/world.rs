@@ -583,10 +583,17 @@ pub fn nearest_lists(
         .collect()
 }
 
-/// Stored firms from which a step ends with `World::compact` when an eighth
-/// of them changed: below it the firm vector sits in the core's cache and
-/// reordering it would cost more than it saves.
+/// Stored firms from which a step ends with `World::compact` when a
+/// `1 / COMPACT_CHANGED` share of them changed: below it the firm vector
+/// sits in the core's cache and reordering it would cost more than it saves.
 pub const COMPACT_MIN_FIRMS: usize = 16_384;
+
+/// `World::compact` runs once `1 / COMPACT_CHANGED` of the stored firms were
+/// added, moved or killed since it last ran. A quarter, measured against an
+/// eighth on `hanoi ×50` and `×200` (docs/model.md §2, README
+/// "Performance"): half the reorders, the same time in the phases that walk
+/// the sites on one thread, less sequential time on two.
+pub const COMPACT_CHANGED: usize = 4;
 
 /// Room for the firms one run is expected to create (initial firms plus the
 /// mean entrants of every step, MODEL.md §4.3, with four standard
@@ -1008,7 +1015,7 @@ impl<'a> World<'a> {
     /// storage order (orders of firms go by `Firm::id`), so a run's record is
     /// the same however often this runs (a test checks it). In a world of
     /// `compact_min_firms` or more it runs after initialisation and at the
-    /// end of a step once an eighth of the firms have been added, moved or
+    /// end of a step once a quarter of the firms have been added, moved or
     /// killed since the last time (`disorder`), so that a site's firms sit
     /// together in memory and few dead firms are carried (O(firms), two
     /// vectors reused).

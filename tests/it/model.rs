@@ -189,7 +189,7 @@ struct Compacted {
 }
 
 /// One run's records, step by step, with `compact_min_firms` set (0:
-/// compact whenever an eighth of the firms changed; `usize::MAX`: never),
+/// compact whenever a quarter of the firms changed; `usize::MAX`: never),
 /// invariants checked after every step. Also returns whether storage order
 /// ever differed from id order, the run's relocations and exits, and the
 /// stable ids of every firm created (alive and retired), sorted.
