@@ -335,8 +335,9 @@ pub fn run_facts(scenario: &Scenario, seed: u64, run: u64) -> RunFacts {
     for f in &alive {
         if let Site::Cluster(c) = f.site {
             let t = w.clusters[c as usize].ctype;
-            facts.degrees.push((t, f.partners.len() as u32));
-            for &j in &f.partners {
+            let partners = &w.clusters[c as usize].partners[f.slot as usize];
+            facts.degrees.push((t, partners.len() as u32));
+            for &j in partners {
                 let other = &w.firms[j as usize];
                 // Count each link once from its lower end, for each type it touches.
                 if other.id < f.id {

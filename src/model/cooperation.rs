@@ -47,8 +47,8 @@ type LocalOutcome = (Vec<(u32, bool)>, Vec<(u32, u32)>);
 impl World<'_> {
     /// The local sub-phase of cluster `c`: dissolution of links inside it,
     /// then formation, on the cluster's stream. `partners` holds the
-    /// members' partner lists by slot (taken out of the firms); a partner's
-    /// site and slot are read from the firms. Returns the `SocialNetwork`
+    /// members' partner lists by slot (the cluster's own, taken out of it
+    /// for the sub-phase); a partner's site and slot are read from the firms. Returns the `SocialNetwork`
     /// attempts that may cross clusters, (firm, triadic), and the links
     /// from the members to firms of other sites (the sub-phase leaves them
     /// as they are), each from its lower id, in member and list order as
@@ -154,25 +154,11 @@ impl World<'_> {
     }
 
     fn linked(&self, i: u32, j: u32) -> bool {
-        self.firms[i as usize].partners.contains(&j)
+        self.partners_of(i).contains(&j)
     }
 
     fn has_room(&self, i: u32) -> bool {
-        (self.firms[i as usize].partners.len() as u32) < self.sc.cooperation.max_degree
-    }
-
-    fn link(&mut self, i: u32, j: u32) {
-        self.firms[i as usize].partners.push(j);
-        self.firms[j as usize].partners.push(i);
-    }
-
-    pub(super) fn unlink(&mut self, i: u32, j: u32) {
-        for (a, b) in [(i, j), (j, i)] {
-            let pl = &mut self.firms[a as usize].partners;
-            if let Some(pos) = pl.iter().position(|&x| x == b) {
-                pl.swap_remove(pos);
-            }
-        }
+        (self.partners_of(i).len() as u32) < self.sc.cooperation.max_degree
     }
 
     /// Try to link `i` to candidate `j`: both alive in clusters, distinct, not
@@ -198,7 +184,7 @@ impl World<'_> {
     /// rejection tries, then an exact enumeration: the result is uniform over
     /// the allowed entries either way (weights by repetition are kept).
     fn pick_other(&self, list: &[u32], i: u32, rng: &mut Stream) -> Option<u32> {
-        pick_other(list, i, &self.firms[i as usize].partners, rng)
+        pick_other(list, i, self.partners_of(i), rng)
     }
 
     /// A uniform candidate of firm `i` in its own cluster.
@@ -222,22 +208,17 @@ impl World<'_> {
         let mut crossing: Vec<(u32, bool)> = Vec::new();
 
         // Local: every cluster on its own stream, touching only its own
-        // firms' links (a link formed here has both ends here). The members'
-        // partner lists are taken out of the firms for the sub-phase, so
-        // that clusters can run in parallel in a big world; each cluster's
-        // queued crossing attempts are appended in cluster order.
+        // firms' links (a link formed here has both ends here). Each
+        // cluster's partner lists are taken out of it for the sub-phase (one
+        // move per cluster), so that clusters can run in parallel in a big
+        // world; each cluster's queued crossing attempts are appended in
+        // cluster order.
         let here: Vec<usize> = (0..self.clusters.len())
             .filter(|&c| self.clusters[c].operating() && !self.clusters[c].members.is_empty())
             .collect();
         let mut lists: Vec<Vec<Vec<u32>>> = here
             .iter()
-            .map(|&c| {
-                self.clusters[c]
-                    .members
-                    .iter()
-                    .map(|&i| std::mem::take(&mut self.firms[i as usize].partners))
-                    .collect()
-            })
+            .map(|&c| std::mem::take(&mut self.clusters[c].partners))
             .collect();
         let world = &*self;
         let local = |(&c, partners): (&usize, &mut Vec<Vec<u32>>)| {
@@ -259,9 +240,7 @@ impl World<'_> {
             here.iter().zip(lists.iter_mut()).map(local).collect()
         };
         for (&c, partners) in here.iter().zip(lists) {
-            for (&i, p) in self.clusters[c].members.iter().zip(partners) {
-                self.firms[i as usize].partners = p;
-            }
+            self.clusters[c].partners = partners;
         }
         // The cross-cluster links, each once from its lower id, as the local
         // sub-phases found them (in parallel in a big world), in cluster and
@@ -287,12 +266,12 @@ impl World<'_> {
             let cand = if triadic {
                 // A partner's partner: one uniform partner p, then a uniform
                 // partner of p that is neither i nor a partner of i.
-                let pi = &self.firms[i as usize].partners;
+                let pi = self.partners_of(i);
                 if pi.is_empty() {
                     None
                 } else {
                     let p = pi[rng.random_range(0..pi.len())];
-                    self.pick_other(&self.firms[p as usize].partners, i, &mut rng)
+                    self.pick_other(self.partners_of(p), i, &mut rng)
                 }
             } else {
                 let home = self.firms[i as usize].home as usize;
@@ -313,18 +292,17 @@ impl World<'_> {
         let world = &*self;
         let updates = map_units(self.parallel(), self.clusters.len(), |c| {
             let mut out = Vec::new();
-            for &i in &world.clusters[c].members {
-                let f = &world.firms[i as usize];
-                if f.partners.is_empty() {
+            let cl = &world.clusters[c];
+            for (&i, partners) in cl.members.iter().zip(&cl.partners) {
+                if partners.is_empty() {
                     continue;
                 }
-                let ai = f.productivity;
-                let gain: f64 = f
-                    .partners
+                let ai = world.firms[i as usize].productivity;
+                let gain: f64 = partners
                     .iter()
                     .map(|&j| (world.firms[j as usize].productivity - ai).max(0.0))
                     .sum::<f64>()
-                    / f.partners.len() as f64;
+                    / partners.len() as f64;
                 let v = ai + rate * gain;
                 out.push((i, v, v.ln()));
             }

@@ -261,7 +261,6 @@ impl World<'_> {
                 age: 0,
                 born_step: step,
                 died_step: u32::MAX,
-                partners: Vec::new(),
                 relocated: false,
                 alive: true,
                 vol,

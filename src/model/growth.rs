@@ -176,7 +176,7 @@ impl World<'_> {
         }
         self.counters.exits += dead.len() as u64;
         self.counters.exits_total += dead.len() as u64;
-        self.drop_dead_links(&dead);
+        self.drop_dead_links();
         self.age_bound += 1;
 
         for c in self.clusters.iter_mut().filter(|c| c.operating()) {
@@ -194,14 +194,22 @@ impl World<'_> {
         let dt = sc.time.dt;
         let sqdt = dt.sqrt();
         let inn = sc.cooperation.innovation_sigma;
-        let (members, counts, q_site, shortage, residential) = if site_ix < self.clusters.len() {
-            let c = &self.clusters[site_ix];
-            (&c.members, &c.sector_counts, c.quality, c.shortage, false)
-        } else {
-            let a = &self.areas[site_ix - self.clusters.len()];
-            let q = sc.residential.residential_quality;
-            (&a.members, &a.sector_counts, q, 0.0, true)
-        };
+        let (members, partners, counts, q_site, shortage, residential) =
+            if site_ix < self.clusters.len() {
+                let c = &self.clusters[site_ix];
+                (
+                    &c.members,
+                    &c.partners,
+                    &c.sector_counts,
+                    c.quality,
+                    c.shortage,
+                    false,
+                )
+            } else {
+                let a = &self.areas[site_ix - self.clusters.len()];
+                let q = sc.residential.residential_quality;
+                (&a.members, &a.partners, &a.sector_counts, q, 0.0, true)
+            };
         if members.is_empty() {
             return SiteGrowth::default();
         }
@@ -209,7 +217,7 @@ impl World<'_> {
         let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
         let mut out = Vec::with_capacity(members.len());
         let mut leaving = Vec::new();
-        for &i in members {
+        for (k, &i) in members.iter().enumerate() {
             let f = &self.firms[i as usize];
             let xi_a: f64 = rng.sample(StandardNormal);
             let xi_s: f64 = rng.sample(StandardNormal);
@@ -234,7 +242,7 @@ impl World<'_> {
             let g = sec.demand_growth
                 + ef.productivity * ln_a
                 + ef.quality * (q_site - gp.quality_reference)
-                + ef.network * ctx.ln_degree[f.partners.len()]
+                + ef.network * ctx.ln_degree[partners[k].len()]
                 - ef.competition * counts[s] as f64 / (1.0 + n_total)
                 - ef.labor * shortage
                 - if residential && f.polluting {

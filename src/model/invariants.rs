@@ -71,14 +71,21 @@ impl World<'_> {
             .clusters
             .iter()
             .enumerate()
-            .map(|(i, c)| (Site::Cluster(i as u32), &c.members))
+            .map(|(i, c)| (Site::Cluster(i as u32), &c.members, &c.partners))
             .chain(
                 self.areas
                     .iter()
                     .enumerate()
-                    .map(|(i, a)| (Site::Home(i as u32), &a.members)),
+                    .map(|(i, a)| (Site::Home(i as u32), &a.members, &a.partners)),
             );
-        for (site, members) in sites {
+        for (site, members, partners) in sites {
+            if partners.len() != members.len() {
+                return Err(format!(
+                    "{site:?}: {} partner lists for {} members",
+                    partners.len(),
+                    members.len()
+                ));
+            }
             for (slot, &i) in members.iter().enumerate() {
                 let f = &self.firms[i as usize];
                 if !f.alive || f.site != site || f.slot as usize != slot {
@@ -125,25 +132,26 @@ impl World<'_> {
                 "kin lists hold {in_clusters} firms, clusters {members}"
             ));
         }
+        if !self.orphans_empty() {
+            return Err("links of killed firms not dropped".into());
+        }
         for (i, f) in self.firms.iter().enumerate() {
             if !f.alive {
-                if !f.partners.is_empty() {
-                    return Err(format!("dead firm {i} keeps links"));
-                }
                 continue;
             }
-            if f.partners.len() > max_deg {
+            let partners = self.partners_of(i as u32);
+            if partners.len() > max_deg {
                 return Err(format!(
                     "firm {i}: degree {} > max_degree {max_deg}",
-                    f.partners.len()
+                    partners.len()
                 ));
             }
-            for (n, &j) in f.partners.iter().enumerate() {
-                if j as usize == i || f.partners[..n].contains(&j) {
+            for (n, &j) in partners.iter().enumerate() {
+                if j as usize == i || partners[..n].contains(&j) {
                     return Err(format!("firm {i}: self or duplicate link to {j}"));
                 }
                 let g = &self.firms[j as usize];
-                if !g.alive || !g.partners.contains(&(i as u32)) {
+                if !g.alive || !self.partners_of(j).contains(&(i as u32)) {
                     return Err(format!("link {i}-{j} not symmetric or partner dead"));
                 }
             }

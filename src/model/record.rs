@@ -167,16 +167,15 @@ impl World<'_> {
         let parts = map_units(self.parallel(), self.clusters.len(), |ci| {
             let c = &world.clusters[ci];
             let mut part = ClusterSums::default();
-            for &i in &c.members {
+            for (&i, partners) in c.members.iter().zip(&c.partners) {
                 let f = &world.firms[i as usize];
                 part.rev += f.size;
                 part.emp += f.size / rpw;
-                let deg = f.partners.len() as u64;
+                let deg = partners.len() as u64;
                 part.max_degree = part.max_degree.max(deg);
                 part.degree_sum += deg;
                 // A link counts for this cluster once, even if both ends are here.
-                part.links += f
-                    .partners
+                part.links += partners
                     .iter()
                     .filter(|&&j| world.firms[j as usize].site != Site::Cluster(ci as u32) || j > i)
                     .count() as u64;
@@ -277,8 +276,9 @@ impl World<'_> {
         let mut rows: Vec<FirmRow> = self
             .firms
             .iter()
-            .filter(|f| f.alive)
-            .map(|f| {
+            .enumerate()
+            .filter(|(_, f)| f.alive)
+            .map(|(i, f)| {
                 let (in_cluster, site) = match f.site {
                     Site::Cluster(c) => (true, c),
                     Site::Home(a) => (false, a),
@@ -292,7 +292,7 @@ impl World<'_> {
                     productivity: f.productivity,
                     polluting: f.polluting,
                     age: f.age,
-                    degree: f.partners.len() as u32,
+                    degree: self.partners_of(i as u32).len() as u32,
                     relocated: f.relocated,
                 }
             })

@@ -286,7 +286,7 @@ impl World<'_> {
         for &i in &closed {
             self.kill_firm(i);
         }
-        self.drop_dead_links(&closed);
+        self.drop_dead_links();
         self.counters.forced_closures += closed.len() as u64;
         self.counters.forced_total += closed.len() as u64;
         self.counters.spent += claimed;
@@ -301,7 +301,7 @@ impl World<'_> {
         let old = self.firms[i as usize].site;
         let keep = matches!(old, Site::Cluster(o) if self.clusters[o as usize].ctype == ClusterType::SocialNetwork);
         if !keep {
-            let partners = self.firms[i as usize].partners.clone();
+            let partners = self.partners_of(i).to_vec();
             for j in partners {
                 if self.firms[j as usize].site == old {
                     self.unlink(i, j);

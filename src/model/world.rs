@@ -48,6 +48,12 @@ pub struct Cluster {
     pub occupied: f64,
     /// Alive firms in the cluster.
     pub members: Vec<u32>,
+    /// The partners of each member, beside it: `partners[k]` holds the
+    /// storage indices of `members[k]`'s partners (MODEL.md §4.4), in the
+    /// order links were made and dissolved. A site owns its members' lists,
+    /// so that the local cooperation phases of different clusters touch
+    /// disjoint data (`World::partners_of` finds any firm's list).
+    pub partners: Vec<Vec<u32>>,
     /// Alive firms per sector.
     pub sector_counts: Vec<u32>,
     /// Employment after the last growth phase.
@@ -78,6 +84,9 @@ pub struct Area {
     pub population: f64,
     pub craft_village: bool,
     pub members: Vec<u32>,
+    /// The partners of each member, beside it (see `Cluster::partners`;
+    /// residential firms make no links, so these stay empty in a run).
+    pub partners: Vec<Vec<u32>>,
     pub sector_counts: Vec<u32>,
     /// Alive polluting members (relocation's subsidy share, §4.6).
     pub polluting: u32,
@@ -90,7 +99,7 @@ pub struct Area {
 }
 
 /// One firm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Firm {
     /// Stable id: the order of creation (initial firms first, then entrants),
     /// set by `add_firm`. The firm's index in `World::firms` is its place in
@@ -116,7 +125,6 @@ pub struct Firm {
     pub born_step: u32,
     /// Step in which the firm exited or was closed (`u32::MAX` while alive).
     pub died_step: u32,
-    pub partners: Vec<u32>,
     pub relocated: bool,
     pub alive: bool,
     /// Standard-deviation multiplier √v of this year's growth shocks (1 for
@@ -173,6 +181,9 @@ pub struct World<'a> {
     /// map from old to new storage index.
     spare: Vec<Firm>,
     remap: Vec<u32>,
+    /// The partner lists of the firms killed since the last
+    /// `drop_dead_links`, (storage index, list), in kill order.
+    orphans: Vec<(u32, Vec<u32>)>,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
     /// only larger; `rebuild_nearest` and each step's establish renew it).
@@ -654,6 +665,7 @@ impl<'a> World<'a> {
             labor_pool: 0.0,
             occupied: 0.0,
             members: Vec::new(),
+            partners: Vec::new(),
             sector_counts: vec![0; n_sectors],
             employment: 0.0,
             shortage: 0.0,
@@ -736,6 +748,7 @@ impl<'a> World<'a> {
             population,
             craft_village,
             members: Vec::new(),
+            partners: Vec::new(),
             sector_counts: vec![0; n_sectors],
             polluting: 0,
             nearest: Vec::new(),
@@ -773,6 +786,7 @@ impl<'a> World<'a> {
             keep_retired: false,
             spare: Vec::new(),
             remap: Vec::new(),
+            orphans: Vec::new(),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
@@ -886,7 +900,6 @@ impl<'a> World<'a> {
                 age,
                 born_step: 0,
                 died_step: u32::MAX,
-                partners: Vec::new(),
                 relocated: false,
                 alive: true,
                 vol: 1.0,
@@ -907,20 +920,69 @@ impl<'a> World<'a> {
         let site = f.site;
         self.age_bound = self.age_bound.max(f.age);
         self.firms.push(f);
-        self.attach(id, site);
+        self.attach(id, site, Vec::new());
         self.disorder += 1;
         id
     }
 
-    /// Put firm `id` into the member list of `site` (and, for a cluster,
-    /// into its home's kin list) and set its `site`, `slot` and `kin_slot`.
-    fn attach(&mut self, id: u32, site: Site) {
+    /// The partners (storage indices) of firm `i`: its list at its site, or
+    /// none for a dead firm.
+    pub fn partners_of(&self, i: u32) -> &[u32] {
+        let f = &self.firms[i as usize];
+        if !f.alive {
+            return &[];
+        }
+        let slot = f.slot as usize;
+        match f.site {
+            Site::Cluster(c) => &self.clusters[c as usize].partners[slot],
+            Site::Home(a) => &self.areas[a as usize].partners[slot],
+        }
+    }
+
+    /// No killed firm waits for `drop_dead_links` (an invariant between phases).
+    pub(super) fn orphans_empty(&self) -> bool {
+        self.orphans.is_empty()
+    }
+
+    /// The partner list of alive firm `i`, to change.
+    fn partners_mut(&mut self, i: u32) -> &mut Vec<u32> {
+        let f = &self.firms[i as usize];
+        debug_assert!(f.alive, "a dead firm's partner list");
+        let slot = f.slot as usize;
+        match f.site {
+            Site::Cluster(c) => &mut self.clusters[c as usize].partners[slot],
+            Site::Home(a) => &mut self.areas[a as usize].partners[slot],
+        }
+    }
+
+    /// Add `j` to `i`'s partners and `i` to `j`'s (both alive).
+    pub(super) fn link(&mut self, i: u32, j: u32) {
+        self.partners_mut(i).push(j);
+        self.partners_mut(j).push(i);
+    }
+
+    /// Remove the link between alive firms `i` and `j`, if any (each list
+    /// by swap-remove).
+    pub(super) fn unlink(&mut self, i: u32, j: u32) {
+        for (a, b) in [(i, j), (j, i)] {
+            let pl = self.partners_mut(a);
+            if let Some(pos) = pl.iter().position(|&x| x == b) {
+                pl.swap_remove(pos);
+            }
+        }
+    }
+
+    /// Put firm `id` into the member list of `site` with its partner list
+    /// `partners` (and, for a cluster, into its home's kin list) and set its
+    /// `site`, `slot` and `kin_slot`.
+    fn attach(&mut self, id: u32, site: Site, partners: Vec<u32>) {
         let f = &self.firms[id as usize];
         let (sector, land, home, pol) = (f.sector as usize, f.land, f.home as usize, f.polluting);
         let (slot, kin_slot) = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
                 c.members.push(id);
+                c.partners.push(partners);
                 c.sector_counts[sector] += 1;
                 c.occupied += land;
                 let kin = &mut self.areas[home].kin;
@@ -930,6 +992,7 @@ impl<'a> World<'a> {
             Site::Home(a) => {
                 let a = &mut self.areas[a as usize];
                 a.members.push(id);
+                a.partners.push(partners);
                 a.sector_counts[sector] += 1;
                 a.polluting += u32::from(pol);
                 ((a.members.len() - 1) as u32, u32::MAX)
@@ -940,8 +1003,8 @@ impl<'a> World<'a> {
     }
 
     /// Remove firm `id` from its site's member list and its home's kin list
-    /// (O(1), swap-remove).
-    fn detach(&mut self, id: u32) {
+    /// (O(1), swap-remove); returns its partner list.
+    fn detach(&mut self, id: u32) -> Vec<u32> {
         let f = &self.firms[id as usize];
         let (site, slot, sector, land) = (f.site, f.slot as usize, f.sector as usize, f.land);
         let pol = f.polluting;
@@ -954,7 +1017,7 @@ impl<'a> World<'a> {
             }
             self.firms[id as usize].kin_slot = u32::MAX;
         }
-        let members = match site {
+        let (members, partners) = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
                 c.sector_counts[sector] -= 1;
@@ -962,49 +1025,59 @@ impl<'a> World<'a> {
                 if c.members.len() == 1 {
                     c.occupied = 0.0;
                 }
-                &mut c.members
+                (&mut c.members, &mut c.partners)
             }
             Site::Home(a) => {
                 let a = &mut self.areas[a as usize];
                 a.sector_counts[sector] -= 1;
                 a.polluting -= u32::from(pol);
-                &mut a.members
+                (&mut a.members, &mut a.partners)
             }
         };
         members.swap_remove(slot);
+        let list = partners.swap_remove(slot);
         if let Some(&moved) = members.get(slot) {
             self.firms[moved as usize].slot = slot as u32;
         }
+        list
     }
 
     /// Move firm `id` to `site`.
     pub fn move_firm(&mut self, id: u32, site: Site) {
-        self.detach(id);
-        self.attach(id, site);
+        let partners = self.detach(id);
+        self.attach(id, site, partners);
         self.disorder += 1;
     }
 
     /// Mark firm `id` dead and remove it from its site. Its links are removed
     /// by `drop_dead_links`, which callers run after a phase.
     pub fn kill_firm(&mut self, id: u32) {
-        self.detach(id);
+        let partners = self.detach(id);
+        if !partners.is_empty() {
+            self.orphans.push((id, partners));
+        }
         self.disorder += 1;
         let f = &mut self.firms[id as usize];
         f.alive = false;
         f.died_step = self.step + 1;
     }
 
-    /// Remove links to dead firms (after a phase that killed firms), in id order.
-    pub fn drop_dead_links(&mut self, dead: &[u32]) {
-        for &d in dead {
-            let partners = std::mem::take(&mut self.firms[d as usize].partners);
+    /// Remove the links to the firms killed since the last call (after a
+    /// phase that killed firms), in kill order: each dead firm leaves its
+    /// alive partners' lists (swap-remove); lists of dead firms are dropped.
+    pub fn drop_dead_links(&mut self) {
+        let mut orphans = std::mem::take(&mut self.orphans);
+        for (d, partners) in orphans.drain(..) {
             for p in partners {
-                let pl = &mut self.firms[p as usize].partners;
-                if let Some(pos) = pl.iter().position(|&x| x == d) {
-                    pl.swap_remove(pos);
+                if self.firms[p as usize].alive {
+                    let pl = self.partners_mut(p);
+                    if let Some(pos) = pl.iter().position(|&x| x == d) {
+                        pl.swap_remove(pos);
+                    }
                 }
             }
         }
+        self.orphans = orphans;
     }
 
     /// Store the alive firms by site — cluster 0's members in member order,
@@ -1035,13 +1108,9 @@ impl<'a> World<'a> {
             .chain(self.areas.iter_mut().map(|a| &mut a.members));
         for members in lists {
             for m in members.iter_mut() {
-                let f = &mut old[*m as usize];
                 let k = new.len() as u32;
                 remap[*m as usize] = k;
-                new.push(Firm {
-                    partners: std::mem::take(&mut f.partners),
-                    ..*f
-                });
+                new.push(old[*m as usize]);
                 *m = k;
             }
         }
@@ -1050,8 +1119,14 @@ impl<'a> World<'a> {
                 *j = remap[*j as usize];
             }
         }
-        for f in &mut new {
-            for p in &mut f.partners {
+        debug_assert!(self.orphans.is_empty(), "compact before drop_dead_links");
+        let lists = self
+            .clusters
+            .iter_mut()
+            .flat_map(|c| &mut c.partners)
+            .chain(self.areas.iter_mut().flat_map(|a| &mut a.partners));
+        for list in lists {
+            for p in list {
                 debug_assert!(remap[*p as usize] != u32::MAX, "a link to a dead firm");
                 *p = remap[*p as usize];
             }

@@ -73,7 +73,6 @@ fn firm(site: Site, land: f64) -> Firm {
         age: 0,
         born_step: 0,
         died_step: u32::MAX,
-        partners: Vec::new(),
         relocated: false,
         alive: true,
         vol: 1.0,
@@ -486,7 +485,10 @@ fn max_degree_after(ctype: ClusterType, seed: u64) -> usize {
         w.cooperation(step);
     }
     w.check_invariants().unwrap();
-    w.firms.iter().map(|f| f.partners.len()).max().unwrap()
+    (0..w.firms.len() as u32)
+        .map(|i| w.partners_of(i).len())
+        .max()
+        .unwrap()
 }
 
 #[test]
@@ -599,7 +601,7 @@ fn pair_links(ctype: ClusterType, triadic: f64, seed: u64) -> bool {
     w.counters.initial_firms = 2;
     w.cooperation(1);
     w.check_invariants().unwrap();
-    !w.firms[0].partners.is_empty()
+    !w.partners_of(0).is_empty()
 }
 
 #[test]
@@ -645,12 +647,11 @@ fn crossing_links(ctype: ClusterType, kin_share: f64) -> usize {
         w.cooperation(step);
     }
     w.check_invariants().unwrap();
-    w.firms
-        .iter()
-        .map(|f| {
-            f.partners
+    (0..w.firms.len() as u32)
+        .map(|i| {
+            w.partners_of(i)
                 .iter()
-                .filter(|&&j| w.firms[j as usize].site != f.site)
+                .filter(|&&j| w.firms[j as usize].site != w.firms[i as usize].site)
                 .count()
         })
         .sum::<usize>()
