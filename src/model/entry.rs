@@ -201,9 +201,10 @@ impl World<'_> {
                 *x = rng.sample(Exp1);
             }
         };
-        // All entrants' noise up front when the step is big, as −ln E (in
-        // parallel), else each entrant's E when it chooses, its logarithm
-        // taken only where needed (`gumbel_beats`); the same choices either way.
+        // All entrants' E up front when the step is big (in parallel), else
+        // each entrant's E when it chooses; either way the logarithm of an
+        // alternative's E is taken only where it could win (`gumbel_beats`),
+        // so the same choices.
         let mut eps_all = Vec::new();
         if pending.len() as u64 * 100 >= self.parallel_min_firms {
             use rayon::prelude::*;
@@ -211,12 +212,8 @@ impl World<'_> {
             eps_all
                 .par_chunks_mut(n_eps)
                 .enumerate()
-                .for_each(|(nth, eps)| {
-                    noise(nth, eps);
-                    eps.iter_mut().for_each(|x| *x = -x.ln());
-                });
+                .for_each(|(nth, eps)| noise(nth, eps));
         }
-        let logged = !eps_all.is_empty();
         // Free land by cluster, beside the utilities (a cluster's own value,
         // refreshed when an entrant joins it; read 30 times per entrant).
         let mut free: Vec<f64> = self.clusters.iter().map(|c| c.free_land()).collect();
@@ -228,21 +225,14 @@ impl World<'_> {
             } else {
                 &eps_all[nth * n_eps..(nth + 1) * n_eps]
             };
-            let gumbel0 = if logged { eps[0] } else { -eps[0].ln() };
-            let mut best = self.home_utility(d.polluting, e) + gumbel0;
+            let mut best = self.home_utility(d.polluting, e) - eps[0].ln();
             let mut site = Site::Home(home as u32);
             for (pos, &(dist, c)) in self.areas[home].nearest.iter().enumerate() {
                 if free[c as usize] < d.land {
                     continue;
                 }
                 let v = value[c as usize * k + s] - beta_d * dist / 10.0;
-                let beats = if logged {
-                    let u = v + eps[pos + 1];
-                    (u > best).then_some(u)
-                } else {
-                    gumbel_beats(v, eps[pos + 1], best)
-                };
-                if let Some(u) = beats {
+                if let Some(u) = gumbel_beats(v, eps[pos + 1], best) {
                     best = u;
                     site = Site::Cluster(c);
                 }
