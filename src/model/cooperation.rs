@@ -16,8 +16,9 @@ use crate::config::{ClusterType, PartnerRule};
 use crate::rng::{Purpose, Stream};
 
 /// A uniform draw from `list` that is neither `i` nor in `partners` (the
-/// partners of `i`), or `None` if every entry is excluded (see
-/// `World::pick_other`).
+/// partners of `i`), or `None` if every entry is excluded (MODEL.md §4.4): a
+/// few rejection tries, then an exact enumeration, so the result is uniform
+/// over the allowed entries either way (weights by repetition are kept).
 fn pick_other(list: &[u32], i: u32, partners: &[u32], rng: &mut Stream) -> Option<u32> {
     if list.is_empty() {
         return None;
@@ -132,9 +133,10 @@ impl World<'_> {
             };
             let Some(j) = cand else { continue };
             let u = rng.random::<f64>();
-            // `try_link` on the taken-out lists: distinct, not yet linked,
-            // both with room (the candidate is a member of this cluster, so
-            // alive and in a cluster); succeeds with probability R[s_i][s_j].
+            // The link test of `crossing_attempt` on the taken-out lists:
+            // distinct, not yet linked, both with room (the candidate is a
+            // member of this cluster, so alive and in a cluster); succeeds
+            // with probability R[s_i][s_j].
             let kj = slot(j);
             if i == j || partners[k].contains(&j) || partners[kj].len() >= max_degree {
                 continue;
@@ -153,45 +155,49 @@ impl World<'_> {
         (crossing, cross)
     }
 
-    fn linked(&self, i: u32, j: u32) -> bool {
-        self.partners_of(i).contains(&j)
-    }
-
-    fn has_room(&self, i: u32) -> bool {
-        (self.partners_of(i).len() as u32) < self.sc.cooperation.max_degree
-    }
-
-    /// Try to link `i` to candidate `j`: both alive in clusters, distinct, not
-    /// yet linked, both with room; succeeds with probability R[s_i][s_j].
-    fn try_link(&mut self, i: u32, j: u32, u: f64) -> bool {
-        if i == j || self.linked(i, j) || !self.has_room(i) || !self.has_room(j) {
-            return false;
-        }
-        let (fi, fj) = (&self.firms[i as usize], &self.firms[j as usize]);
-        if !fj.alive || !matches!(fj.site, Site::Cluster(_)) {
-            return false;
-        }
-        if u < self.sc.relatedness[fi.sector as usize][fj.sector as usize] {
-            self.link(i, j);
-            true
+    /// One `SocialNetwork` attempt of firm `i` that may cross clusters
+    /// (MODEL.md §4.4), on the global stream. The candidate: for a triadic
+    /// attempt a partner's partner (one uniform partner p, then a uniform
+    /// partner of p that is neither `i` nor a partner of `i`), for a kin
+    /// attempt a uniform kin firm of `i`'s home that is neither; where there
+    /// is none, a uniform such firm of `i`'s cluster (`pick_other`: a few
+    /// rejection tries, then an exact enumeration, uniform either way). The
+    /// link forms with probability R[s_i][s_j] if the two are distinct, not
+    /// yet linked, both with room and the candidate alive in a cluster.
+    /// `i`'s partner list is looked up once.
+    fn crossing_attempt(&mut self, i: u32, triadic: bool, rng: &mut Stream) {
+        let pi = self.partners_of(i);
+        let cand = if triadic {
+            if pi.is_empty() {
+                None
+            } else {
+                let p = pi[rng.random_range(0..pi.len())];
+                pick_other(self.partners_of(p), i, pi, rng)
+            }
         } else {
-            false
-        }
-    }
-
-    /// A uniform draw from `list` that is neither `i` nor a partner of `i`
-    /// (MODEL.md §4.4), or `None` if every entry is excluded. A few
-    /// rejection tries, then an exact enumeration: the result is uniform over
-    /// the allowed entries either way (weights by repetition are kept).
-    fn pick_other(&self, list: &[u32], i: u32, rng: &mut Stream) -> Option<u32> {
-        pick_other(list, i, self.partners_of(i), rng)
-    }
-
-    /// A uniform candidate of firm `i` in its own cluster.
-    fn uniform_in_cluster(&self, i: u32, rng: &mut Stream) -> Option<u32> {
-        match self.firms[i as usize].site {
-            Site::Cluster(c) => self.pick_other(&self.clusters[c as usize].members, i, rng),
+            let home = self.firms[i as usize].home as usize;
+            pick_other(&self.areas[home].kin, i, pi, rng)
+        };
+        let cand = cand.or_else(|| match self.firms[i as usize].site {
+            Site::Cluster(c) => pick_other(&self.clusters[c as usize].members, i, pi, rng),
             Site::Home(_) => None,
+        });
+        let Some(j) = cand else { return };
+        let u = rng.random::<f64>();
+        let max_degree = self.sc.cooperation.max_degree as usize;
+        let fj = &self.firms[j as usize];
+        if i == j
+            || pi.contains(&j)
+            || pi.len() >= max_degree
+            || !fj.alive
+            || !matches!(fj.site, Site::Cluster(_))
+            || self.partners_of(j).len() >= max_degree
+        {
+            return;
+        }
+        let si = self.firms[i as usize].sector as usize;
+        if u < self.sc.relatedness[si][fj.sector as usize] {
+            self.link(i, j);
         }
     }
 
@@ -263,26 +269,7 @@ impl World<'_> {
             }
         }
         for (i, triadic) in crossing {
-            let cand = if triadic {
-                // A partner's partner: one uniform partner p, then a uniform
-                // partner of p that is neither i nor a partner of i.
-                let pi = self.partners_of(i);
-                if pi.is_empty() {
-                    None
-                } else {
-                    let p = pi[rng.random_range(0..pi.len())];
-                    self.pick_other(self.partners_of(p), i, &mut rng)
-                }
-            } else {
-                let home = self.firms[i as usize].home as usize;
-                self.pick_other(&self.areas[home].kin, i, &mut rng)
-            };
-            // Where there is none, a uniform candidate in the firm's cluster.
-            let Some(cand) = cand.or_else(|| self.uniform_in_cluster(i, &mut rng)) else {
-                continue;
-            };
-            let u = rng.random::<f64>();
-            self.try_link(i, cand, u);
+            self.crossing_attempt(i, triadic, &mut rng);
         }
 
         // Spillover from partners' productivity at the start of the sub-phase
