@@ -49,11 +49,11 @@ impl World<'_> {
     /// The local sub-phase of cluster `c`: dissolution of links inside it,
     /// then formation, on the cluster's stream. `partners` holds the
     /// members' partner lists by slot (the cluster's own, taken out of it
-    /// for the sub-phase); a partner's site and slot are read from the firms. Returns the `SocialNetwork`
-    /// attempts that may cross clusters, (firm, triadic), and the links
-    /// from the members to firms of other sites (the sub-phase leaves them
-    /// as they are), each from its lower id, in member and list order as
-    /// the lists stand before the sub-phase.
+    /// for the sub-phase); a partner's site and slot are read from the
+    /// firms. Returns the `SocialNetwork` attempts that may cross clusters,
+    /// (firm, triadic), and the links from the members to firms of other
+    /// sites (the sub-phase leaves them as they are), each from its lower
+    /// id, in member and list order as the lists stand before the sub-phase.
     fn cooperate_in(
         &self,
         c: usize,
