@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::expo::exp;
 use super::skip::Gaps;
-use super::world::{map_units, Site, World};
+use super::world::{for_units, Site, World};
 use crate::config::{ClusterType, PartnerRule};
 use crate::rng::{Purpose, Stream};
 
@@ -274,11 +274,14 @@ impl World<'_> {
 
         // Spillover from partners' productivity at the start of the sub-phase
         // (a snapshot, so the order in which firms are updated does not matter).
-        // Per cluster (with the new ln A), in parallel in a big world.
+        // Per cluster (with the new ln A) into its reused buffer, in parallel
+        // in a big world.
         let rate = co.spillover * dt;
+        let mut updates = std::mem::take(&mut self.spill_bufs);
+        updates.resize_with(self.clusters.len(), Vec::new);
         let world = &*self;
-        let updates = map_units(self.parallel(), self.clusters.len(), |c| {
-            let mut out = Vec::new();
+        for_units(self.parallel(), &mut updates, |c, out| {
+            out.clear();
             let cl = &world.clusters[c];
             for (&i, partners) in cl.members.iter().zip(&cl.partners) {
                 if partners.is_empty() {
@@ -293,11 +296,11 @@ impl World<'_> {
                 let v = ai + rate * gain;
                 out.push((i, v, v.ln()));
             }
-            out
         });
-        for (i, v, ln_v) in updates.into_iter().flatten() {
+        for &(i, v, ln_v) in updates.iter().flatten() {
             let f = &mut self.firms[i as usize];
             (f.productivity, f.ln_prod) = (v, ln_v);
         }
+        self.spill_bufs = updates;
     }
 }

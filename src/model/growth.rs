@@ -6,7 +6,7 @@ use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
 use super::expo::exp;
-use super::world::{map_units, Firm, Site, World};
+use super::world::{for_units, Firm, Site, World};
 use crate::rng::Purpose;
 
 /// The exit hazard's age factor (1 + age in years)^(−exit_age_exponent) for
@@ -77,7 +77,7 @@ pub const PARALLEL_MIN_FIRMS: u64 = 40_000;
 
 /// One firm's state after its growth step (applied after every site is done).
 #[derive(Debug, Clone, Copy)]
-struct Grown {
+pub(super) struct Grown {
     vol: f64,
     ln_prod: f64,
     productivity: f64,
@@ -86,9 +86,10 @@ struct Grown {
 }
 
 /// A site's growth steps: every member's new state in member order, and
-/// the members (storage indices) that exit, in member order.
-#[derive(Default)]
-struct SiteGrowth {
+/// the members (storage indices) that exit, in member order (a buffer the
+/// world keeps per site, refilled each step).
+#[derive(Debug, Clone, Default)]
+pub(super) struct SiteGrowth {
     grown: Vec<Grown>,
     exits: Vec<u32>,
 }
@@ -128,10 +129,13 @@ impl World<'_> {
         };
 
         // Every site's firm-steps from the state before the phase (a site
-        // reads only its own firms and itself), then applied site by site.
+        // reads only its own firms and itself) into its buffer, then
+        // applied site by site.
+        let mut grown = std::mem::take(&mut self.growth_bufs);
+        grown.resize_with(n_sites, SiteGrowth::default);
         let world = &*self;
-        let grow = |site_ix: usize| world.grow_site(step, site_ix, &ctx);
-        let grown: Vec<SiteGrowth> = map_units(self.parallel(), n_sites, grow);
+        let grow = |site_ix: usize, out: &mut SiteGrowth| world.grow_site(step, site_ix, &ctx, out);
+        for_units(self.parallel(), &mut grown, grow);
 
         // Every firm's new state. In a big world by a sweep over the firm
         // vector in parallel: an alive firm finds its result at its site and
@@ -177,6 +181,7 @@ impl World<'_> {
         self.counters.exits += dead.len() as u64;
         self.counters.exits_total += dead.len() as u64;
         self.drop_dead_links();
+        self.growth_bufs = grown;
         self.age_bound += 1;
 
         for c in self.clusters.iter_mut().filter(|c| c.operating()) {
@@ -186,8 +191,11 @@ impl World<'_> {
     }
 
     /// The growth step of every firm of site `site_ix` (clusters first, then
-    /// residential areas), in member order, on the site's stream.
-    fn grow_site(&self, step: u32, site_ix: usize, ctx: &Ctx) -> SiteGrowth {
+    /// residential areas), in member order, on the site's stream, into `out`
+    /// (emptied first).
+    fn grow_site(&self, step: u32, site_ix: usize, ctx: &Ctx, out: &mut SiteGrowth) {
+        out.grown.clear();
+        out.exits.clear();
         let sc = self.sc;
         let gp = &sc.growth;
         let ef = &gp.effects;
@@ -211,12 +219,10 @@ impl World<'_> {
                 (&a.members, &a.partners, &a.sector_counts, q, 0.0, true)
             };
         if members.is_empty() {
-            return SiteGrowth::default();
+            return;
         }
         let n_total = members.len() as f64;
         let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
-        let mut out = Vec::with_capacity(members.len());
-        let mut leaving = Vec::new();
         for (k, &i) in members.iter().enumerate() {
             let f = &self.firms[i as usize];
             let xi_a: f64 = rng.sample(StandardNormal);
@@ -258,19 +264,15 @@ impl World<'_> {
             let a = ctx.age_factor[f.age as usize];
             let x = -gp.exit_size_exponent * ln_rel;
             if size < gp.exit_size || exits(u_exit, gp.exit_hazard, x, a, dt) {
-                leaving.push(i);
+                out.exits.push(i);
             }
-            out.push(Grown {
+            out.grown.push(Grown {
                 vol: vol_mult,
                 ln_prod: ln_a,
                 productivity: exp(ln_a),
                 ln_size,
                 size,
             });
-        }
-        SiteGrowth {
-            grown: out,
-            exits: leaving,
         }
     }
 }

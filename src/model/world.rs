@@ -184,6 +184,11 @@ pub struct World<'a> {
     /// The partner lists of the firms killed since the last
     /// `drop_dead_links`, (storage index, list), in kill order.
     orphans: Vec<(u32, Vec<u32>)>,
+    /// Buffers the growth phase and the spillover reuse from step to step,
+    /// one per site and one per cluster (their contents never outlive the
+    /// phase; kept so a step allocates and frees none of them).
+    pub(super) growth_bufs: Vec<super::growth::SiteGrowth>,
+    pub(super) spill_bufs: Vec<Vec<(u32, f64, f64)>>,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
     /// only larger; `rebuild_nearest` and each step's establish renew it).
@@ -226,6 +231,21 @@ pub fn map_units<T: Send>(
         (0..n).into_par_iter().map(&f).collect()
     } else {
         (0..n).map(f).collect()
+    }
+}
+
+/// `f(i, &mut units[i])` for every unit (a site's reused buffer, say), in
+/// parallel (rayon) when `parallel`, else in index order.
+pub fn for_units<T: Send>(
+    parallel: bool,
+    units: &mut [T],
+    f: impl Fn(usize, &mut T) + Sync + Send,
+) {
+    if parallel {
+        use rayon::prelude::*;
+        units.par_iter_mut().enumerate().for_each(|(i, u)| f(i, u));
+    } else {
+        units.iter_mut().enumerate().for_each(|(i, u)| f(i, u));
     }
 }
 
@@ -787,6 +807,8 @@ impl<'a> World<'a> {
             spare: Vec::new(),
             remap: Vec::new(),
             orphans: Vec::new(),
+            growth_bufs: Vec::new(),
+            spill_bufs: Vec::new(),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
