@@ -76,8 +76,8 @@ pub fn exit_probability(h: f64, x: f64, a: f64, dt: f64) -> f64 {
 pub const PARALLEL_MIN_FIRMS: u64 = 40_000;
 
 /// One firm's state after its growth step (applied after every site is done).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Grown {
+#[derive(Debug, Clone, Copy, Default)]
+struct Grown {
     vol: f64,
     ln_prod: f64,
     productivity: f64,
@@ -85,13 +85,16 @@ pub(super) struct Grown {
     size: f64,
 }
 
-/// A site's growth steps: every member's new state in member order, and
-/// the members (storage indices) that exit, in member order (a buffer the
-/// world keeps per site, refilled each step).
+/// The growth phase's buffers, which the world keeps from step to step so
+/// that a step allocates none: every site's new states in one vector, site
+/// by site in member order (site s's are `grown[start[s]..start[s + 1]]`;
+/// entries past the last site's are stale), and each site's exiting
+/// members (storage indices) in member order.
 #[derive(Debug, Clone, Default)]
-pub(super) struct SiteGrowth {
+pub(super) struct GrowthBufs {
     grown: Vec<Grown>,
-    exits: Vec<u32>,
+    start: Vec<usize>,
+    exits: Vec<Vec<u32>>,
 }
 
 /// What does not change during the phase: the parameters of a firm-step.
@@ -129,13 +132,38 @@ impl World<'_> {
         };
 
         // Every site's firm-steps from the state before the phase (a site
-        // reads only its own firms and itself) into its buffer, then
-        // applied site by site.
-        let mut grown = std::mem::take(&mut self.growth_bufs);
-        grown.resize_with(n_sites, SiteGrowth::default);
+        // reads only its own firms and itself) into its part of the buffers,
+        // then applied site by site.
+        let mut bufs = std::mem::take(&mut self.growth_bufs);
+        let GrowthBufs {
+            grown,
+            start,
+            exits,
+        } = &mut bufs;
+        start.clear();
+        start.push(0);
+        let lists = self.clusters.iter().map(|c| &c.members);
+        for members in lists.chain(self.areas.iter().map(|a| &a.members)) {
+            start.push(start[start.len() - 1] + members.len());
+        }
+        let total = start[n_sites];
+        if grown.len() < total {
+            grown.resize(total, Grown::default());
+        }
+        exits.resize_with(n_sites, Vec::new);
+        let mut units: Vec<(&mut [Grown], &mut Vec<u32>)> = Vec::with_capacity(n_sites);
+        let mut rest = &mut grown[..total];
+        for (s, ex) in exits.iter_mut().enumerate() {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(start[s + 1] - start[s]);
+            units.push((mine, ex));
+            rest = tail;
+        }
         let world = &*self;
-        let grow = |site_ix: usize, out: &mut SiteGrowth| world.grow_site(step, site_ix, &ctx, out);
-        for_units(self.parallel(), &mut grown, grow);
+        for_units(self.parallel(), &mut units, |site_ix, (out, ex)| {
+            world.grow_site(step, site_ix, &ctx, out, ex)
+        });
+        drop(units);
+        let (grown, start, exits) = (&bufs.grown, &bufs.start, &bufs.exits);
 
         // Every firm's new state. In a big world by a sweep over the firm
         // vector in parallel: an alive firm finds its result at its site and
@@ -157,13 +185,14 @@ impl World<'_> {
                         Site::Cluster(c) => c as usize,
                         Site::Home(a) => n_clusters + a as usize,
                     };
-                    set(f, &grown[site_ix].grown[f.slot as usize]);
+                    set(f, &grown[start[site_ix] + f.slot as usize]);
                 });
         } else {
             let lists = self.clusters.iter().map(|c| &c.members);
             let lists = lists.chain(self.areas.iter().map(|a| &a.members));
-            for (members, g) in lists.zip(&grown) {
-                for (&i, g) in members.iter().zip(&g.grown) {
+            for (s, members) in lists.enumerate() {
+                let g = &grown[start[s]..start[s + 1]];
+                for (&i, g) in members.iter().zip(g) {
                     set(&mut self.firms[i as usize], g);
                 }
             }
@@ -172,16 +201,16 @@ impl World<'_> {
         // Then the exits, site by site in member order (each site listed
         // its own, so this touches only the exiting firms).
         let mut dead: Vec<u32> = Vec::new();
-        for g in &grown {
-            for &i in &g.exits {
+        for ex in exits {
+            for &i in ex {
                 self.kill_firm(i);
             }
-            dead.extend_from_slice(&g.exits);
+            dead.extend_from_slice(ex);
         }
         self.counters.exits += dead.len() as u64;
         self.counters.exits_total += dead.len() as u64;
         self.drop_dead_links();
-        self.growth_bufs = grown;
+        self.growth_bufs = bufs;
         self.age_bound += 1;
 
         for c in self.clusters.iter_mut().filter(|c| c.operating()) {
@@ -191,11 +220,18 @@ impl World<'_> {
     }
 
     /// The growth step of every firm of site `site_ix` (clusters first, then
-    /// residential areas), in member order, on the site's stream, into `out`
-    /// (emptied first).
-    fn grow_site(&self, step: u32, site_ix: usize, ctx: &Ctx, out: &mut SiteGrowth) {
-        out.grown.clear();
-        out.exits.clear();
+    /// residential areas), in member order, on the site's stream: each
+    /// member's new state into `out` (one entry per member), the exiting
+    /// members into `leaving` (emptied first).
+    fn grow_site(
+        &self,
+        step: u32,
+        site_ix: usize,
+        ctx: &Ctx,
+        out: &mut [Grown],
+        leaving: &mut Vec<u32>,
+    ) {
+        leaving.clear();
         let sc = self.sc;
         let gp = &sc.growth;
         let ef = &gp.effects;
@@ -264,15 +300,15 @@ impl World<'_> {
             let a = ctx.age_factor[f.age as usize];
             let x = -gp.exit_size_exponent * ln_rel;
             if size < gp.exit_size || exits(u_exit, gp.exit_hazard, x, a, dt) {
-                out.exits.push(i);
+                leaving.push(i);
             }
-            out.grown.push(Grown {
+            out[k] = Grown {
                 vol: vol_mult,
                 ln_prod: ln_a,
                 productivity: exp(ln_a),
                 ln_size,
                 size,
-            });
+            };
         }
     }
 }

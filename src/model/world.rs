@@ -184,10 +184,10 @@ pub struct World<'a> {
     /// The partner lists of the firms killed since the last
     /// `drop_dead_links`, (storage index, list), in kill order.
     orphans: Vec<(u32, Vec<u32>)>,
-    /// Buffers the growth phase and the spillover reuse from step to step,
-    /// one per site and one per cluster (their contents never outlive the
-    /// phase; kept so a step allocates and frees none of them).
-    pub(super) growth_bufs: Vec<super::growth::SiteGrowth>,
+    /// Buffers the growth phase and the spillover (one per cluster) reuse
+    /// from step to step, so that a step allocates and frees none of them;
+    /// what they hold means something only inside the phase that fills them.
+    pub(super) growth_bufs: super::growth::GrowthBufs,
     pub(super) spill_bufs: Vec<Vec<(u32, f64, f64)>>,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
@@ -807,7 +807,7 @@ impl<'a> World<'a> {
             spare: Vec::new(),
             remap: Vec::new(),
             orphans: Vec::new(),
-            growth_bufs: Vec::new(),
+            growth_bufs: Default::default(),
             spill_bufs: Vec::new(),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
