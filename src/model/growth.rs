@@ -86,10 +86,11 @@ struct Grown {
 }
 
 /// The growth phase's buffers, which the world keeps from step to step so
-/// that a step allocates none: every site's new states in one vector, site
-/// by site in member order (site s's are `grown[start[s]..start[s + 1]]`;
-/// entries past the last site's are stale), and each site's exiting
-/// members (storage indices) in member order.
+/// that a step allocates no vector per site: every site's new states in
+/// one vector, site by site in member order (site s's are
+/// `grown[start[s]..start[s + 1]]`; entries past the last site's are
+/// stale), and each site's exiting members (storage indices) in member
+/// order.
 #[derive(Debug, Clone, Default)]
 pub(super) struct GrowthBufs {
     grown: Vec<Grown>,
