@@ -14,10 +14,7 @@ impl World<'_> {
 
         // Tax on all alive firms' revenue.
         let revenue: f64 = self
-            .clusters
-            .iter()
-            .map(|c| &c.members)
-            .chain(self.areas.iter().map(|a| &a.members))
+            .site_members()
             .flat_map(|m| m.iter())
             .map(|&i| self.firms[i as usize].size)
             .sum();

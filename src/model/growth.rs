@@ -143,8 +143,7 @@ impl World<'_> {
         } = &mut bufs;
         start.clear();
         start.push(0);
-        let lists = self.clusters.iter().map(|c| &c.members);
-        for members in lists.chain(self.areas.iter().map(|a| &a.members)) {
+        for members in self.site_members() {
             start.push(start[start.len() - 1] + members.len());
         }
         let total = start[n_sites];
@@ -189,6 +188,8 @@ impl World<'_> {
                     set(f, &grown[start[site_ix] + f.slot as usize]);
                 });
         } else {
+            // The sites' lists field by field (`site_members` would borrow
+            // the whole world while the firms are written).
             let lists = self.clusters.iter().map(|c| &c.members);
             let lists = lists.chain(self.areas.iter().map(|a| &a.members));
             for (s, members) in lists.enumerate() {

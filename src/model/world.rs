@@ -961,6 +961,13 @@ impl<'a> World<'a> {
         }
     }
 
+    /// Every site's member list in site-index order: the clusters', then the
+    /// residential areas' (the order of the local phases' site indices).
+    pub fn site_members(&self) -> impl Iterator<Item = &Vec<u32>> {
+        let clusters = self.clusters.iter().map(|c| &c.members);
+        clusters.chain(self.areas.iter().map(|a| &a.members))
+    }
+
     /// No killed firm waits for `drop_dead_links` (an invariant between phases).
     pub(super) fn orphans_empty(&self) -> bool {
         self.orphans.is_empty()
