@@ -2,7 +2,7 @@
 # Time two builds side by side: each pair runs A and B at the same moment,
 # one pinned to each core (taskset), sides swapped from pair to pair, so
 # that both see the same machine. This VM's speed drifts by 10–20% within
-# minutes, which alternated runs mistake for effects (README, Performance).
+# minutes, which alternated runs mistake for effects (docs/performance.md).
 #
 #   scripts/ab.sh [-n PAIRS] BIN_A BIN_B -- ARGS...
 #
