@@ -14,9 +14,9 @@ impl World<'_> {
 
         // Tax on all alive firms' revenue.
         let revenue: f64 = self
-            .site_members()
-            .flat_map(|m| m.iter())
-            .map(|&i| self.firms[i as usize].size)
+            .site_held()
+            .flat_map(|h| h.iter())
+            .map(|h| h.size)
             .sum();
         let tax = ac.tax_rate * revenue * dt;
         self.counters.tax = tax;

@@ -187,15 +187,25 @@ impl World<'_> {
                     };
                     set(f, &grown[start[site_ix] + f.slot as usize]);
                 });
+            // And each site's copy of its members' sizes, site by site.
+            let held = self.clusters.par_iter_mut().map(|c| &mut c.held);
+            let held = held.chain(self.areas.par_iter_mut().map(|a| &mut a.held));
+            held.enumerate().for_each(|(s, held)| {
+                for (h, g) in held.iter_mut().zip(&grown[start[s]..start[s + 1]]) {
+                    h.size = g.size;
+                }
+            });
         } else {
             // The sites' lists field by field (`site_members` would borrow
             // the whole world while the firms are written).
-            let lists = self.clusters.iter().map(|c| &c.members);
-            let lists = lists.chain(self.areas.iter().map(|a| &a.members));
-            for (s, members) in lists.enumerate() {
+            let firms = &mut self.firms;
+            let lists = self.clusters.iter_mut().map(|c| (&c.members, &mut c.held));
+            let lists = lists.chain(self.areas.iter_mut().map(|a| (&a.members, &mut a.held)));
+            for (s, (members, held)) in lists.enumerate() {
                 let g = &grown[start[s]..start[s + 1]];
-                for (&i, g) in members.iter().zip(g) {
-                    set(&mut self.firms[i as usize], g);
+                for ((&i, h), g) in members.iter().zip(held.iter_mut()).zip(g) {
+                    set(&mut firms[i as usize], g);
+                    h.size = g.size;
                 }
             }
         }

@@ -71,18 +71,19 @@ impl World<'_> {
             .clusters
             .iter()
             .enumerate()
-            .map(|(i, c)| (Site::Cluster(i as u32), &c.members, &c.partners))
+            .map(|(i, c)| (Site::Cluster(i as u32), &c.members, &c.partners, &c.held))
             .chain(
                 self.areas
                     .iter()
                     .enumerate()
-                    .map(|(i, a)| (Site::Home(i as u32), &a.members, &a.partners)),
+                    .map(|(i, a)| (Site::Home(i as u32), &a.members, &a.partners, &a.held)),
             );
-        for (site, members, partners) in sites {
-            if partners.len() != members.len() {
+        for (site, members, partners, held) in sites {
+            if partners.len() != members.len() || held.len() != members.len() {
                 return Err(format!(
-                    "{site:?}: {} partner lists for {} members",
+                    "{site:?}: {} partner lists and {} held entries for {} members",
                     partners.len(),
+                    held.len(),
                     members.len()
                 ));
             }
@@ -91,6 +92,14 @@ impl World<'_> {
                 if !f.alive || f.site != site || f.slot as usize != slot {
                     return Err(format!(
                         "firm {i}: membership of {site:?} slot {slot} inconsistent"
+                    ));
+                }
+                // The site's copy, bit for bit.
+                let h = held[slot];
+                if h.size.to_bits() != f.size.to_bits() || h.polluting != f.polluting {
+                    return Err(format!(
+                        "firm {i}: {site:?} holds size {} polluting {}, the firm {} {}",
+                        h.size, h.polluting, f.size, f.polluting
                     ));
                 }
             }

@@ -167,8 +167,7 @@ impl World<'_> {
         let parts = map_units(self.parallel(), self.clusters.len(), |ci| {
             let c = &world.clusters[ci];
             let mut part = ClusterSums::default();
-            for (&i, partners) in c.members.iter().zip(&c.partners) {
-                let f = &world.firms[i as usize];
+            for ((&i, partners), f) in c.members.iter().zip(&c.partners).zip(&c.held) {
                 part.rev += f.size;
                 part.emp += f.size / rpw;
                 let deg = partners.len() as u64;
@@ -229,8 +228,7 @@ impl World<'_> {
             });
         }
         for a in &self.areas {
-            for &i in &a.members {
-                let f = &self.firms[i as usize];
+            for f in &a.held {
                 r.firms_residential += 1;
                 r.revenue += f.size;
                 r.employment += f.size / rpw;

@@ -199,8 +199,8 @@ impl World<'_> {
             }
             if forced_on && area.polluting > 0 {
                 let mut force = Gaps::new(p_force, &mut rng);
-                for (slot, &i) in members.iter().enumerate() {
-                    if self.firms[i as usize].polluting && force.hit(&mut rng) {
+                for (slot, h) in area.held.iter().enumerate() {
+                    if h.polluting && force.hit(&mut rng) {
                         found.push((slot as u32, 1.0, true));
                     }
                 }

@@ -54,6 +54,8 @@ pub struct Cluster {
     /// so that the local cooperation phases of different clusters touch
     /// disjoint data (`World::partners_of` finds any firm's list).
     pub partners: Vec<Vec<u32>>,
+    /// Each member's size and polluting flag, beside it (see `Held`).
+    pub held: Vec<Held>,
     /// Alive firms per sector.
     pub sector_counts: Vec<u32>,
     /// Employment after the last growth phase.
@@ -65,6 +67,18 @@ pub struct Cluster {
     pub alloc_z: f64,
     /// Developer money this step (gross), per component.
     pub dev_alloc: [f64; K_COMPONENTS],
+}
+
+/// A member's size S and whether it pollutes, kept by its site beside it
+/// (`held[k]` for `members[k]`, a copy of the firm's own fields): the sums
+/// over a site's members (employment, revenue, pollution) read these
+/// contiguous entries in member order instead of each firm, the same values
+/// in the same order. Written where a member joins or leaves its site and
+/// where growth sets S (the only phase that changes it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Held {
+    pub size: f64,
+    pub polluting: bool,
 }
 
 impl Cluster {
@@ -87,6 +101,8 @@ pub struct Area {
     /// The partners of each member, beside it (see `Cluster::partners`;
     /// residential firms make no links, so these stay empty in a run).
     pub partners: Vec<Vec<u32>>,
+    /// Each member's size and polluting flag, beside it (see `Held`).
+    pub held: Vec<Held>,
     pub sector_counts: Vec<u32>,
     /// Alive polluting members (relocation's subsidy share, §4.6).
     pub polluting: u32,
@@ -686,6 +702,7 @@ impl<'a> World<'a> {
             occupied: 0.0,
             members: Vec::new(),
             partners: Vec::new(),
+            held: Vec::new(),
             sector_counts: vec![0; n_sectors],
             employment: 0.0,
             shortage: 0.0,
@@ -769,6 +786,7 @@ impl<'a> World<'a> {
             craft_village,
             members: Vec::new(),
             partners: Vec::new(),
+            held: Vec::new(),
             sector_counts: vec![0; n_sectors],
             polluting: 0,
             nearest: Vec::new(),
@@ -968,6 +986,12 @@ impl<'a> World<'a> {
         clusters.chain(self.areas.iter().map(|a| &a.members))
     }
 
+    /// Every site's `held` list, in the order of `site_members`.
+    pub fn site_held(&self) -> impl Iterator<Item = &Vec<Held>> {
+        let clusters = self.clusters.iter().map(|c| &c.held);
+        clusters.chain(self.areas.iter().map(|a| &a.held))
+    }
+
     /// No killed firm waits for `drop_dead_links` (an invariant between phases).
     pub(super) fn orphans_empty(&self) -> bool {
         self.orphans.is_empty()
@@ -1007,11 +1031,16 @@ impl<'a> World<'a> {
     fn attach(&mut self, id: u32, site: Site, partners: Vec<u32>) {
         let f = &self.firms[id as usize];
         let (sector, land, home, pol) = (f.sector as usize, f.land, f.home as usize, f.polluting);
+        let held = Held {
+            size: f.size,
+            polluting: pol,
+        };
         let (slot, kin_slot) = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
                 c.members.push(id);
                 c.partners.push(partners);
+                c.held.push(held);
                 c.sector_counts[sector] += 1;
                 c.occupied += land;
                 let kin = &mut self.areas[home].kin;
@@ -1022,6 +1051,7 @@ impl<'a> World<'a> {
                 let a = &mut self.areas[a as usize];
                 a.members.push(id);
                 a.partners.push(partners);
+                a.held.push(held);
                 a.sector_counts[sector] += 1;
                 a.polluting += u32::from(pol);
                 ((a.members.len() - 1) as u32, u32::MAX)
@@ -1046,7 +1076,7 @@ impl<'a> World<'a> {
             }
             self.firms[id as usize].kin_slot = u32::MAX;
         }
-        let (members, partners) = match site {
+        let (members, partners, held) = match site {
             Site::Cluster(c) => {
                 let c = &mut self.clusters[c as usize];
                 c.sector_counts[sector] -= 1;
@@ -1054,16 +1084,17 @@ impl<'a> World<'a> {
                 if c.members.len() == 1 {
                     c.occupied = 0.0;
                 }
-                (&mut c.members, &mut c.partners)
+                (&mut c.members, &mut c.partners, &mut c.held)
             }
             Site::Home(a) => {
                 let a = &mut self.areas[a as usize];
                 a.sector_counts[sector] -= 1;
                 a.polluting -= u32::from(pol);
-                (&mut a.members, &mut a.partners)
+                (&mut a.members, &mut a.partners, &mut a.held)
             }
         };
         members.swap_remove(slot);
+        held.swap_remove(slot);
         let list = partners.swap_remove(slot);
         if let Some(&moved) = members.get(slot) {
             self.firms[moved as usize].slot = slot as u32;
@@ -1232,9 +1263,9 @@ impl<'a> World<'a> {
         let world = &*self;
         let employment = map_units(self.parallel(), self.clusters.len(), |c| {
             world.clusters[c]
-                .members
+                .held
                 .iter()
-                .map(|&i| world.firms[i as usize].size / rpw)
+                .map(|h| h.size / rpw)
                 .sum::<f64>()
         });
         for (c, emp) in self.clusters.iter_mut().zip(employment) {
