@@ -6,7 +6,7 @@ use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
 use super::expo::exp;
-use super::world::{for_units, Firm, Site, World};
+use super::world::{for_units, Area, Cluster, Firm, Held, Site, World};
 use crate::rng::Purpose;
 
 /// The exit hazard's age factor (1 + age in years)^(−exit_age_exponent) for
@@ -75,7 +75,8 @@ pub fn exit_probability(h: f64, x: f64, a: f64, dt: f64) -> f64 {
 /// own firms), so this only trades thread overhead against work.
 pub const PARALLEL_MIN_FIRMS: u64 = 40_000;
 
-/// One firm's state after its growth step (applied after every site is done).
+/// One firm's state after its growth step (in a big world, kept until
+/// every site is done, then applied).
 #[derive(Debug, Clone, Copy, Default)]
 struct Grown {
     vol: f64,
@@ -86,8 +87,8 @@ struct Grown {
 }
 
 /// The growth phase's buffers, which the world keeps from step to step so
-/// that a step allocates no vector per site: every site's new states in
-/// one vector, site by site in member order (site s's are
+/// that a step allocates no vector per site: in a big world every site's
+/// new states in one vector, site by site in member order (site s's are
 /// `grown[start[s]..start[s + 1]]`; entries past the last site's are
 /// stale), and each site's exiting members (storage indices) in member
 /// order.
@@ -133,94 +134,79 @@ impl World<'_> {
         };
 
         // Every site's firm-steps from the state before the phase (a site
-        // reads only its own firms and itself) into its part of the buffers,
-        // then applied site by site.
+        // reads only its own firms and itself). In a big world, in parallel
+        // into a buffer (each site its part, site by site in member order),
+        // then applied by a sweep over the firm vector; otherwise site by
+        // site, each firm's new state written as it is computed.
         let mut bufs = std::mem::take(&mut self.growth_bufs);
-        let GrowthBufs {
-            grown,
-            start,
-            exits,
-        } = &mut bufs;
-        start.clear();
-        start.push(0);
-        for members in self.site_members() {
-            start.push(start[start.len() - 1] + members.len());
-        }
-        let total = start[n_sites];
-        if grown.len() < total {
-            grown.resize(total, Grown::default());
-        }
-        exits.resize_with(n_sites, Vec::new);
-        let mut units: Vec<(&mut [Grown], &mut Vec<u32>)> = Vec::with_capacity(n_sites);
-        let mut rest = &mut grown[..total];
-        for (s, ex) in exits.iter_mut().enumerate() {
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(start[s + 1] - start[s]);
-            units.push((mine, ex));
-            rest = tail;
-        }
-        let world = &*self;
-        for_units(self.parallel(), &mut units, |site_ix, (out, ex)| {
-            world.grow_site(step, site_ix, &ctx, out, ex)
-        });
-        drop(units);
-        let (grown, start, exits) = (&bufs.grown, &bufs.start, &bufs.exits);
-
-        // Every firm's new state. In a big world by a sweep over the firm
-        // vector in parallel: an alive firm finds its result at its site and
-        // slot, which no kill has changed yet. Otherwise site by site.
-        let n_clusters = self.clusters.len();
-        let set = |f: &mut Firm, g: &Grown| {
-            (f.vol, f.ln_prod, f.productivity) = (g.vol, g.ln_prod, g.productivity);
-            (f.ln_size, f.size) = (g.ln_size, g.size);
-            f.age += 1;
-        };
+        bufs.exits.resize_with(n_sites, Vec::new);
         if self.parallel() {
-            use rayon::prelude::*;
-            self.firms
-                .par_iter_mut()
-                .with_min_len(4096)
-                .filter(|f| f.alive)
-                .for_each(|f| {
-                    let site_ix = match f.site {
-                        Site::Cluster(c) => c as usize,
-                        Site::Home(a) => n_clusters + a as usize,
-                    };
-                    set(f, &grown[start[site_ix] + f.slot as usize]);
-                });
-            // And each site's copy of its members' sizes, site by site.
-            let held = self.clusters.par_iter_mut().map(|c| &mut c.held);
-            let held = held.chain(self.areas.par_iter_mut().map(|a| &mut a.held));
-            held.enumerate().for_each(|(s, held)| {
-                for (h, g) in held.iter_mut().zip(&grown[start[s]..start[s + 1]]) {
-                    h.size = g.size;
-                }
-            });
+            self.grow_parallel(step, &ctx, &mut bufs);
         } else {
-            // The sites' lists field by field (`site_members` would borrow
-            // the whole world while the firms are written).
-            let firms = &mut self.firms;
-            let lists = self.clusters.iter_mut().map(|c| (&c.members, &mut c.held));
-            let lists = lists.chain(self.areas.iter_mut().map(|a| (&a.members, &mut a.held)));
-            for (s, (members, held)) in lists.enumerate() {
-                let g = &grown[start[s]..start[s + 1]];
-                for ((&i, h), g) in members.iter().zip(held.iter_mut()).zip(g) {
-                    set(&mut firms[i as usize], g);
-                    h.size = g.size;
-                }
+            let World {
+                firms,
+                clusters,
+                areas,
+                streams,
+                ..
+            } = self;
+            let residential_q = sc.residential.residential_quality;
+            let sites = clusters.iter_mut().map(|c| {
+                let Cluster {
+                    members,
+                    partners,
+                    sector_counts,
+                    quality,
+                    shortage,
+                    held,
+                    ..
+                } = c;
+                let view = SiteData::cluster(members, partners, sector_counts, *quality, *shortage);
+                (view, held)
+            });
+            let sites = sites.chain(areas.iter_mut().map(|a| {
+                let Area {
+                    members,
+                    partners,
+                    sector_counts,
+                    held,
+                    ..
+                } = a;
+                (
+                    SiteData::area(members, partners, sector_counts, residential_q),
+                    held,
+                )
+            }));
+            for ((site_ix, (view, held)), leaving) in sites.enumerate().zip(&mut bufs.exits) {
+                let mut direct = Direct {
+                    firms: &mut firms[..],
+                    held,
+                };
+                grow_members(
+                    sc,
+                    streams,
+                    step,
+                    site_ix,
+                    &view,
+                    &ctx,
+                    &mut direct,
+                    leaving,
+                );
             }
         }
+        let exits = &bufs.exits;
 
         // Then the exits, site by site in member order (each site listed
         // its own, so this touches only the exiting firms).
-        let mut dead: Vec<u32> = Vec::new();
+        let mut dead = 0u64;
         for ex in exits {
             for &i in ex {
                 self.kill_firm(i);
             }
-            dead.extend_from_slice(ex);
+            dead += ex.len() as u64;
         }
-        self.counters.exits += dead.len() as u64;
-        self.counters.exits_total += dead.len() as u64;
+        self.counters.exits += dead;
+        self.counters.exits_total += dead;
         self.drop_dead_links();
         self.growth_bufs = bufs;
         self.age_bound += 1;
@@ -231,97 +217,264 @@ impl World<'_> {
         self.refresh_labour();
     }
 
-    /// The growth step of every firm of site `site_ix` (clusters first, then
-    /// residential areas), in member order, on the site's stream: each
-    /// member's new state into `out` (one entry per member), the exiting
-    /// members into `leaving` (emptied first).
-    fn grow_site(
-        &self,
-        step: u32,
-        site_ix: usize,
-        ctx: &Ctx,
-        out: &mut [Grown],
-        leaving: &mut Vec<u32>,
-    ) {
-        leaving.clear();
-        let sc = self.sc;
-        let gp = &sc.growth;
-        let ef = &gp.effects;
-        let dt = sc.time.dt;
-        let sqdt = dt.sqrt();
-        let inn = sc.cooperation.innovation_sigma;
-        let (members, partners, counts, q_site, shortage, residential) =
-            if site_ix < self.clusters.len() {
-                let c = &self.clusters[site_ix];
-                (
+    /// The firm-steps of a big world: every site's in parallel into
+    /// `bufs` (site s's new states at `grown[start[s]..start[s + 1]]`, in
+    /// member order), then applied by a parallel sweep over the firm vector
+    /// (an alive firm finds its result at its site and slot, which no kill
+    /// has changed yet) and copied into each site's `held`.
+    fn grow_parallel(&mut self, step: u32, ctx: &Ctx, bufs: &mut GrowthBufs) {
+        use rayon::prelude::*;
+        let n_sites = self.clusters.len() + self.areas.len();
+        let GrowthBufs {
+            grown,
+            start,
+            exits,
+        } = bufs;
+        start.clear();
+        start.push(0);
+        for members in self.site_members() {
+            start.push(start[start.len() - 1] + members.len());
+        }
+        let total = start[n_sites];
+        if grown.len() < total {
+            grown.resize(total, Grown::default());
+        }
+        let mut units: Vec<(&mut [Grown], &mut Vec<u32>)> = Vec::with_capacity(n_sites);
+        let mut rest = &mut grown[..total];
+        for (s, ex) in exits.iter_mut().enumerate() {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(start[s + 1] - start[s]);
+            units.push((mine, ex));
+            rest = tail;
+        }
+        let world = &*self;
+        let residential_q = world.sc.residential.residential_quality;
+        for_units(true, &mut units, |site_ix, (out, ex)| {
+            let view = if site_ix < world.clusters.len() {
+                let c = &world.clusters[site_ix];
+                SiteData::cluster(
                     &c.members,
                     &c.partners,
                     &c.sector_counts,
                     c.quality,
                     c.shortage,
-                    false,
                 )
             } else {
-                let a = &self.areas[site_ix - self.clusters.len()];
-                let q = sc.residential.residential_quality;
-                (&a.members, &a.partners, &a.sector_counts, q, 0.0, true)
+                let a = &world.areas[site_ix - world.clusters.len()];
+                SiteData::area(&a.members, &a.partners, &a.sector_counts, residential_q)
             };
-        if members.is_empty() {
-            return;
-        }
-        let n_total = members.len() as f64;
-        let mut rng = self.streams.stream(Purpose::Growth, step, site_ix as u32);
-        for (k, &i) in members.iter().enumerate() {
-            let f = &self.firms[i as usize];
-            let xi_a: f64 = rng.sample(StandardNormal);
-            let xi_s: f64 = rng.sample(StandardNormal);
-            // Exit with probability 1 − exp(−h·dt): a uniform below it.
-            let u_exit: f64 = rng.random();
-            // The Laplace shock's variance multiplier, redrawn at the
-            // start of each year (drawn for `Gaussian` too, so that the two
-            // shocks' streams stay aligned).
-            let vol_mult = if ctx.new_year {
-                let v: f64 = rng.sample(Exp1);
-                if ctx.laplace {
-                    v.sqrt()
-                } else {
-                    1.0
-                }
-            } else {
-                f.vol
+            let mut buffer = Buffer {
+                firms: &world.firms,
+                out,
             };
-            let ln_a = f.ln_prod + inn * sqdt * xi_a;
-            let s = f.sector as usize;
-            let sec = &sc.sectors[s];
-            let g = sec.demand_growth
-                + ef.productivity * ln_a
-                + ef.quality * (q_site - gp.quality_reference)
-                + ef.network * ctx.ln_degree[partners[k].len()]
-                - ef.competition * counts[s] as f64 / (1.0 + n_total)
-                - ef.labor * shortage
-                - if residential && f.polluting {
-                    ef.pollution * ctx.enforcement
-                } else {
-                    0.0
+            grow_members(
+                world.sc,
+                &world.streams,
+                step,
+                site_ix,
+                &view,
+                ctx,
+                &mut buffer,
+                ex,
+            );
+        });
+        drop(units);
+        let (grown, start) = (&*grown, &*start);
+        let n_clusters = self.clusters.len();
+        self.firms
+            .par_iter_mut()
+            .with_min_len(4096)
+            .filter(|f| f.alive)
+            .for_each(|f| {
+                let site_ix = match f.site {
+                    Site::Cluster(c) => c as usize,
+                    Site::Home(a) => n_clusters + a as usize,
                 };
-            let ln_rel = f.ln_size - ctx.ln_s0[s];
-            let vol = gp.sigma0 * exp(-gp.beta * ln_rel) * vol_mult;
-            let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
-            let ln_size = ln_rel + ctx.ln_s0[s];
-            let size = exp(ln_size);
-            let a = ctx.age_factor[f.age as usize];
-            let x = -gp.exit_size_exponent * ln_rel;
-            if size < gp.exit_size || exits(u_exit, gp.exit_hazard, x, a, dt) {
-                leaving.push(i);
+                grown[start[site_ix] + f.slot as usize].set(f);
+            });
+        let held = self.clusters.par_iter_mut().map(|c| &mut c.held);
+        let held = held.chain(self.areas.par_iter_mut().map(|a| &mut a.held));
+        held.enumerate().for_each(|(s, held)| {
+            for (h, g) in held.iter_mut().zip(&grown[start[s]..start[s + 1]]) {
+                h.size = g.size;
             }
-            out[k] = Grown {
+        });
+    }
+}
+
+/// What a site's growth step reads of the site.
+struct SiteData<'s> {
+    members: &'s [u32],
+    partners: &'s [Vec<u32>],
+    counts: &'s [u32],
+    quality: f64,
+    shortage: f64,
+    residential: bool,
+}
+
+impl<'s> SiteData<'s> {
+    /// A cluster: its quality Q and labour shortage.
+    fn cluster(
+        members: &'s [u32],
+        partners: &'s [Vec<u32>],
+        counts: &'s [u32],
+        quality: f64,
+        shortage: f64,
+    ) -> Self {
+        let residential = false;
+        Self {
+            members,
+            partners,
+            counts,
+            quality,
+            shortage,
+            residential,
+        }
+    }
+
+    /// A residential area: the residential quality, no shortage.
+    fn area(members: &'s [u32], partners: &'s [Vec<u32>], counts: &'s [u32], quality: f64) -> Self {
+        Self {
+            members,
+            partners,
+            counts,
+            quality,
+            shortage: 0.0,
+            residential: true,
+        }
+    }
+}
+
+/// Where a site's growth step reads its members and puts their new states.
+trait Members {
+    /// Member `i` as it was before the phase.
+    fn firm(&self, i: u32) -> &Firm;
+    /// The new state of `i`, the site's member at slot `k`.
+    fn put(&mut self, k: usize, i: u32, g: Grown);
+}
+
+/// A big world's sites in parallel: the firms are read, the new states go
+/// into the site's part of the buffer (applied after every site is done).
+struct Buffer<'a> {
+    firms: &'a [Firm],
+    out: &'a mut [Grown],
+}
+
+impl Members for Buffer<'_> {
+    fn firm(&self, i: u32) -> &Firm {
+        &self.firms[i as usize]
+    }
+    fn put(&mut self, k: usize, _: u32, g: Grown) {
+        self.out[k] = g;
+    }
+}
+
+/// Sites one after another: each new state is written into the firm and
+/// its size into the site's `held` at once (a firm is a member of one site,
+/// and a site's step reads each member once, before writing it).
+struct Direct<'a> {
+    firms: &'a mut [Firm],
+    held: &'a mut [Held],
+}
+
+impl Members for Direct<'_> {
+    fn firm(&self, i: u32) -> &Firm {
+        &self.firms[i as usize]
+    }
+    fn put(&mut self, k: usize, i: u32, g: Grown) {
+        g.set(&mut self.firms[i as usize]);
+        self.held[k].size = g.size;
+    }
+}
+
+impl Grown {
+    /// Firm `f`'s state after its growth step.
+    fn set(&self, f: &mut Firm) {
+        (f.vol, f.ln_prod, f.productivity) = (self.vol, self.ln_prod, self.productivity);
+        (f.ln_size, f.size) = (self.ln_size, self.size);
+        f.age += 1;
+    }
+}
+
+/// The growth step of every member of site `site_ix` (clusters first, then
+/// residential areas), in member order, on the site's stream (Growth,
+/// step, site): each member's new state to `m`, the exiting members into
+/// `leaving` (emptied first).
+#[allow(clippy::too_many_arguments)]
+fn grow_members<M: Members>(
+    sc: &crate::config::Scenario,
+    streams: &crate::rng::RunStreams,
+    step: u32,
+    site_ix: usize,
+    site: &SiteData,
+    ctx: &Ctx,
+    m: &mut M,
+    leaving: &mut Vec<u32>,
+) {
+    leaving.clear();
+    if site.members.is_empty() {
+        return;
+    }
+    let gp = &sc.growth;
+    let ef = &gp.effects;
+    let dt = sc.time.dt;
+    let sqdt = dt.sqrt();
+    let inn = sc.cooperation.innovation_sigma;
+    let n_total = site.members.len() as f64;
+    let mut rng = streams.stream(Purpose::Growth, step, site_ix as u32);
+    for (k, &i) in site.members.iter().enumerate() {
+        let f = m.firm(i);
+        let xi_a: f64 = rng.sample(StandardNormal);
+        let xi_s: f64 = rng.sample(StandardNormal);
+        // Exit with probability 1 − exp(−h·dt): a uniform below it.
+        let u_exit: f64 = rng.random();
+        // The Laplace shock's variance multiplier, redrawn at the start of
+        // each year (drawn for `Gaussian` too, so that the two shocks'
+        // streams stay aligned).
+        let vol_mult = if ctx.new_year {
+            let v: f64 = rng.sample(Exp1);
+            if ctx.laplace {
+                v.sqrt()
+            } else {
+                1.0
+            }
+        } else {
+            f.vol
+        };
+        let ln_a = f.ln_prod + inn * sqdt * xi_a;
+        let s = f.sector as usize;
+        let sec = &sc.sectors[s];
+        let g = sec.demand_growth
+            + ef.productivity * ln_a
+            + ef.quality * (site.quality - gp.quality_reference)
+            + ef.network * ctx.ln_degree[site.partners[k].len()]
+            - ef.competition * site.counts[s] as f64 / (1.0 + n_total)
+            - ef.labor * site.shortage
+            - if site.residential && f.polluting {
+                ef.pollution * ctx.enforcement
+            } else {
+                0.0
+            };
+        let ln_rel = f.ln_size - ctx.ln_s0[s];
+        let vol = gp.sigma0 * exp(-gp.beta * ln_rel) * vol_mult;
+        let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;
+        let ln_size = ln_rel + ctx.ln_s0[s];
+        let size = exp(ln_size);
+        let a = ctx.age_factor[f.age as usize];
+        let x = -gp.exit_size_exponent * ln_rel;
+        if size < gp.exit_size || exits(u_exit, gp.exit_hazard, x, a, dt) {
+            leaving.push(i);
+        }
+        m.put(
+            k,
+            i,
+            Grown {
                 vol: vol_mult,
                 ln_prod: ln_a,
                 productivity: exp(ln_a),
                 ln_size,
                 size,
-            };
-        }
+            },
+        );
     }
 }
 
