@@ -320,14 +320,13 @@ impl<'s> SiteData<'s> {
         quality: f64,
         shortage: f64,
     ) -> Self {
-        let residential = false;
         Self {
             members,
             partners,
             counts,
             quality,
             shortage,
-            residential,
+            residential: false,
         }
     }
 

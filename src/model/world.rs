@@ -637,9 +637,9 @@ pub const COMPACT_MIN_FIRMS: usize = 16_384;
 
 /// `World::compact` runs once `1 / COMPACT_CHANGED` of the stored firms were
 /// added, moved or killed since it last ran. A quarter, measured against an
-/// eighth on `hanoi ×50` and `×200` (docs/model.md §2,
-/// docs/performance.md): half the reorders, the same time in the phases that walk
-/// the sites on one thread, less sequential time on two.
+/// eighth on `hanoi ×50` and `×200` (docs/model.md §2, docs/performance.md):
+/// half the reorders, the same time in the phases that walk the sites on one
+/// thread, less sequential time on two.
 pub const COMPACT_CHANGED: usize = 4;
 
 /// Room for the firms one run is expected to create (initial firms plus the
