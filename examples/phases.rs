@@ -4,20 +4,27 @@
 //!
 //! ```text
 //! cargo run --release --example phases -- 50 2
+//! cargo run --release --example phases -- 1 1 200
 //! ```
 //!
 //! The run is the one `clustersim run --runs 1 --scale K --threads T` makes
 //! (the scenario's master seed, run 0); the records are built but not
-//! written.
+//! written. A third argument R times runs 0..R one after another (the runs
+//! `clustersim run --runs R` makes) and sums their phases, so that a small
+//! world's phases can be compared with a big one's per firm-step.
 
 use std::time::Instant;
 
 fn main() {
     let arg = |i: usize, default: &str| std::env::args().nth(i).unwrap_or(default.into());
-    let (k, threads) = match (arg(1, "1").parse::<f64>(), arg(2, "1").parse::<usize>()) {
-        (Ok(k), Ok(t)) if k > 0.0 && t > 0 => (k, t),
+    let (k, threads, runs) = match (
+        arg(1, "1").parse::<f64>(),
+        arg(2, "1").parse::<usize>(),
+        arg(3, "1").parse::<u64>(),
+    ) {
+        (Ok(k), Ok(t), Ok(r)) if k > 0.0 && t > 0 && r > 0 => (k, t, r),
         _ => {
-            eprintln!("usage: phases [SCALE > 0] [THREADS > 0]");
+            eprintln!("usage: phases [SCALE > 0] [THREADS > 0] [RUNS > 0]");
             std::process::exit(2);
         }
     };
@@ -28,9 +35,34 @@ fn main() {
     let sc = clustersim::config::embedded_default().scaled(k);
     let mut names: Vec<&'static str> = vec!["init"];
     let mut secs: Vec<f64> = vec![0.0];
-    let start = Instant::now();
-    let mut world = clustersim::model::World::new(&sc, sc.monte_carlo.seed, 0);
-    secs[0] = start.elapsed().as_secs_f64();
+    let mut firm_steps = 0u64;
+    for run in 0..runs {
+        let start = Instant::now();
+        let mut world = clustersim::model::World::new(&sc, sc.monte_carlo.seed, run);
+        secs[0] += start.elapsed().as_secs_f64();
+        firm_steps += one_run(&sc, &mut world, &mut names, &mut secs);
+    }
+    let total: f64 = secs.iter().sum();
+    println!(
+        "hanoi x{k}, {threads} thread(s), {runs} run(s) of {} steps, {firm_steps} firm-steps, {:.3} µs each",
+        sc.time.steps,
+        1e6 * total / firm_steps as f64
+    );
+    for (n, s) in names.iter().zip(&secs) {
+        println!("{n:<15} {s:8.3} s {:5.1}%", 100.0 * s / total);
+    }
+    println!("{:<15} {total:8.3} s", "total");
+}
+
+/// Steps `world` to its end, adding each phase's time to `secs` (named in
+/// `names`); its firm-steps.
+fn one_run(
+    sc: &clustersim::config::Scenario,
+    world: &mut clustersim::model::World,
+    names: &mut Vec<&'static str>,
+    secs: &mut Vec<f64>,
+) -> u64 {
+    let mut firm_steps = 0;
     let mut add = |name: &'static str, s: f64| match names.iter().position(|&n| n == name) {
         Some(i) => secs[i] += s,
         None => {
@@ -44,13 +76,9 @@ fn main() {
             add(phase, lap.elapsed().as_secs_f64());
             lap = Instant::now();
         });
-        std::hint::black_box(world.record());
+        let record = std::hint::black_box(world.record());
         add("record", lap.elapsed().as_secs_f64());
+        firm_steps += record.0.firms;
     }
-    let total: f64 = secs.iter().sum();
-    println!("hanoi x{k}, {threads} thread(s), {} steps", sc.time.steps);
-    for (n, s) in names.iter().zip(&secs) {
-        println!("{n:<15} {s:8.3} s {:5.1}%", 100.0 * s / total);
-    }
-    println!("{:<15} {total:8.3} s", "total");
+    firm_steps
 }

@@ -882,7 +882,7 @@ impl<'a> World<'a> {
                 draw_firm(sc, sector, &mut own)
             }
         };
-        let draws: Vec<Draws> = if total >= self.parallel_min_firms {
+        let draws: Vec<Draws> = if self.fans_out(total) {
             use rayon::prelude::*;
             who.par_iter().enumerate().map(draw).collect()
         } else {
@@ -1284,9 +1284,18 @@ impl<'a> World<'a> {
     }
 
     /// Whether the local phases run over sites in parallel (from
-    /// `parallel_min_firms` alive firms).
+    /// `parallel_min_firms` alive firms, on more than one thread).
     pub fn parallel(&self) -> bool {
-        self.alive() >= self.parallel_min_firms
+        self.fans_out(self.alive())
+    }
+
+    /// Whether work over `n` units (firms, or entrants weighted by their
+    /// alternatives) runs in parallel: from `parallel_min_firms`, and only
+    /// when rayon has more than one thread (on one thread the sequential
+    /// path does the same work without the buffers the parallel one fills;
+    /// the results are the same either way).
+    pub fn fans_out(&self, n: u64) -> bool {
+        rayon::current_num_threads() > 1 && n >= self.parallel_min_firms
     }
 
     /// Number of alive firms.
