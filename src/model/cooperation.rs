@@ -41,9 +41,10 @@ fn pick_other(list: &[u32], i: u32, partners: &[u32], rng: &mut Stream) -> Optio
 }
 
 /// What a cluster's local sub-phase leaves for the global one: the
-/// `SocialNetwork` attempts that may cross clusters, (firm, triadic), and
-/// the links that leave the cluster, (member, partner elsewhere).
-type LocalOutcome = (Vec<(u32, bool)>, Vec<(u32, u32)>);
+/// `SocialNetwork` attempts that may cross clusters, (firm, triadic), the
+/// links that leave the cluster, (member, partner elsewhere), and the
+/// numbers of links inside it dissolved and formed.
+type LocalOutcome = (Vec<(u32, bool)>, Vec<(u32, u32)>, (u64, u64));
 
 impl World<'_> {
     /// The local sub-phase of cluster `c`: dissolution of links inside it,
@@ -53,7 +54,8 @@ impl World<'_> {
     /// firms. Returns the `SocialNetwork` attempts that may cross clusters,
     /// (firm, triadic), and the links from the members to firms of other
     /// sites (the sub-phase leaves them as they are), each from its lower
-    /// id, in member and list order as the lists stand before the sub-phase.
+    /// id, in member and list order as the lists stand before the sub-phase,
+    /// and how many links inside the cluster it dissolved and formed.
     fn cooperate_in(
         &self,
         c: usize,
@@ -91,6 +93,7 @@ impl World<'_> {
                 }
             }
         }
+        let dissolved = gone.len() as u64;
         for (i, j) in gone {
             for (a, b) in [(i, j), (j, i)] {
                 let pl = &mut partners[slot(a)];
@@ -102,6 +105,7 @@ impl World<'_> {
 
         // Formation.
         let mut crossing = Vec::new();
+        let mut formed = 0;
         let mut weighted: Vec<u32> = Vec::new();
         if ctype == ClusterType::Complex {
             // Degree-weighted list: each firm (degree + 1) times; new links
@@ -145,6 +149,7 @@ impl World<'_> {
             if u < self.sc.relatedness[si as usize][sj as usize] {
                 partners[k].push(j);
                 partners[kj].push(i);
+                formed += 1;
                 if ctype == ClusterType::Complex {
                     weighted.push(i);
                     weighted.push(j);
@@ -152,7 +157,7 @@ impl World<'_> {
             }
         }
 
-        (crossing, cross)
+        (crossing, cross, (dissolved, formed))
     }
 
     /// One `SocialNetwork` attempt of firm `i` that may cross clusters
@@ -253,9 +258,11 @@ impl World<'_> {
         // member order: the clusters they skip are empty (planned clusters
         // have no firms, an invariant).
         let mut crossing_links: Vec<(u32, u32)> = Vec::new();
-        for (attempts, cross) in queued {
+        for (&c, (attempts, cross, (dissolved, formed))) in here.iter().zip(queued) {
             crossing.extend(attempts);
             crossing_links.extend(cross);
+            let n = &mut self.clusters[c].internal_links;
+            *n = *n - dissolved + formed;
         }
 
         // Global sub-phase: cross-cluster links dissolve (by gaps, as inside),

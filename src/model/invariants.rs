@@ -32,6 +32,22 @@ impl World<'_> {
                     cl.occupied
                 ));
             }
+            // Links with both ends here, each once (from its lower index).
+            let internal = cl
+                .members
+                .iter()
+                .zip(&cl.partners)
+                .map(|(&i, partners)| {
+                    let here = |j: u32| self.firms[j as usize].site == Site::Cluster(ci as u32);
+                    partners.iter().filter(|&&j| j > i && here(j)).count() as u64
+                })
+                .sum::<u64>();
+            if internal != cl.internal_links {
+                return Err(format!(
+                    "cluster {ci}: {} internal links kept, {internal} counted",
+                    cl.internal_links
+                ));
+            }
             if cl.occupied > cl.area + 1e-9 {
                 return Err(format!(
                     "cluster {ci}: occupied {} > area {}",

@@ -129,7 +129,6 @@ use super::world::{map_units, Site, World};
 struct ClusterSums {
     emp: f64,
     rev: f64,
-    links: u64,
     max_degree: u64,
     degree_sum: u64,
     /// S·(1 − q_wastewater) of each polluting member, in member order.
@@ -167,17 +166,12 @@ impl World<'_> {
         let parts = map_units(self.parallel(), self.clusters.len(), |ci| {
             let c = &world.clusters[ci];
             let mut part = ClusterSums::default();
-            for ((&i, partners), f) in c.members.iter().zip(&c.partners).zip(&c.held) {
+            for (partners, f) in c.partners.iter().zip(&c.held) {
                 part.rev += f.size;
                 part.emp += f.size / rpw;
                 let deg = partners.len() as u64;
                 part.max_degree = part.max_degree.max(deg);
                 part.degree_sum += deg;
-                // A link counts for this cluster once, even if both ends are here.
-                part.links += partners
-                    .iter()
-                    .filter(|&&j| world.firms[j as usize].site != Site::Cluster(ci as u32) || j > i)
-                    .count() as u64;
                 if f.polluting {
                     part.untreated.push(f.size * (1.0 - c.q[2]));
                 }
@@ -186,7 +180,10 @@ impl World<'_> {
         });
         for ((ci, c), part) in self.clusters.iter().enumerate().zip(parts) {
             let q = c.quality;
-            let (emp, rev, links) = (part.emp, part.rev, part.links);
+            let (emp, rev) = (part.emp, part.rev);
+            // A link counts for this cluster once, even if both ends are
+            // here: every member's degree, less the links counted twice.
+            let links = part.degree_sum - c.internal_links;
             r.max_degree = r.max_degree.max(part.max_degree);
             degree_sum += part.degree_sum;
             for t in part.untreated {

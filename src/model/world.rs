@@ -56,6 +56,11 @@ pub struct Cluster {
     pub partners: Vec<Vec<u32>>,
     /// Each member's size and polluting flag, beside it (see `Held`).
     pub held: Vec<Held>,
+    /// Links with both ends in this cluster, kept by every change of a
+    /// link or of a linked firm's site (so that the record counts the
+    /// cluster's links as Σ degree − this, without reading each partner;
+    /// `check_invariants` recounts it).
+    pub internal_links: u64,
     /// Alive firms per sector.
     pub sector_counts: Vec<u32>,
     /// Employment after the last growth phase.
@@ -703,6 +708,7 @@ impl<'a> World<'a> {
             members: Vec::new(),
             partners: Vec::new(),
             held: Vec::new(),
+            internal_links: 0,
             sector_counts: vec![0; n_sectors],
             employment: 0.0,
             shortage: 0.0,
@@ -1008,21 +1014,54 @@ impl<'a> World<'a> {
         }
     }
 
+    /// The cluster both firms sit in, if they sit in the same one.
+    fn same_cluster(&self, i: u32, j: u32) -> Option<usize> {
+        match (self.firms[i as usize].site, self.firms[j as usize].site) {
+            (Site::Cluster(a), Site::Cluster(b)) if a == b => Some(a as usize),
+            _ => None,
+        }
+    }
+
     /// Add `j` to `i`'s partners and `i` to `j`'s (both alive).
     pub(super) fn link(&mut self, i: u32, j: u32) {
         self.partners_mut(i).push(j);
         self.partners_mut(j).push(i);
+        if let Some(c) = self.same_cluster(i, j) {
+            self.clusters[c].internal_links += 1;
+        }
     }
 
     /// Remove the link between alive firms `i` and `j`, if any (each list
     /// by swap-remove).
     pub(super) fn unlink(&mut self, i: u32, j: u32) {
+        let mut linked = false;
         for (a, b) in [(i, j), (j, i)] {
             let pl = self.partners_mut(a);
             if let Some(pos) = pl.iter().position(|&x| x == b) {
                 pl.swap_remove(pos);
+                linked = true;
             }
         }
+        if let Some(c) = self.same_cluster(i, j).filter(|_| linked) {
+            self.clusters[c].internal_links -= 1;
+        }
+    }
+
+    /// Count firm `id`'s links to alive `partners` at its site out of (−1)
+    /// or into (+1) that cluster's `internal_links`.
+    fn count_internal(&mut self, id: u32, partners: &[u32], sign: i64) {
+        let Site::Cluster(c) = self.firms[id as usize].site else {
+            return;
+        };
+        let here = partners
+            .iter()
+            .filter(|&&p| {
+                let f = &self.firms[p as usize];
+                f.alive && f.site == Site::Cluster(c)
+            })
+            .count() as u64;
+        let n = &mut self.clusters[c as usize].internal_links;
+        *n = if sign < 0 { *n - here } else { *n + here };
     }
 
     /// Put firm `id` into the member list of `site` with its partner list
@@ -1105,7 +1144,11 @@ impl<'a> World<'a> {
     /// Move firm `id` to `site`.
     pub fn move_firm(&mut self, id: u32, site: Site) {
         let partners = self.detach(id);
+        self.count_internal(id, &partners, -1);
         self.attach(id, site, partners);
+        let partners = std::mem::take(self.partners_mut(id));
+        self.count_internal(id, &partners, 1);
+        *self.partners_mut(id) = partners;
         self.disorder += 1;
     }
 
@@ -1113,6 +1156,7 @@ impl<'a> World<'a> {
     /// by `drop_dead_links`, which callers run after a phase.
     pub fn kill_firm(&mut self, id: u32) {
         let partners = self.detach(id);
+        self.count_internal(id, &partners, -1);
         if !partners.is_empty() {
             self.orphans.push((id, partners));
         }
@@ -1406,5 +1450,47 @@ mod tests {
             }
         }
         assert!(opened > 100, "{opened} clusters opened");
+    }
+
+    /// A cluster's `internal_links` follows every change a run of the
+    /// default scenario never makes (residential firms have no links, so
+    /// relocation never moves a linked firm or unlinks one inside a
+    /// cluster): a link inside a cluster and one across, a linked firm moved
+    /// to its partner's cluster, an unlink there, a kill; the invariants
+    /// recount it after each.
+    #[test]
+    fn internal_links_follow_links_moves_and_kills() {
+        use super::Site;
+        let sc = crate::config::embedded_default();
+        let mut w = super::World::new(&sc, 11, 0);
+        let ok = |w: &super::World| w.check_invariants().unwrap();
+        ok(&w);
+        // The two fullest clusters: c gives a, b; d gives x and room for b.
+        let mut by_size: Vec<usize> = (0..w.clusters.len()).collect();
+        by_size.sort_by_key(|&c| std::cmp::Reverse(w.clusters[c].members.len()));
+        let (c, d) = (by_size[0], by_size[1]);
+        let (a, b) = (w.clusters[c].members[0], w.clusters[c].members[1]);
+        let x = w.clusters[d].members[0];
+        let n = |w: &super::World| (w.clusters[c].internal_links, w.clusters[d].internal_links);
+        assert_eq!(n(&w), (0, 0), "no links at the start");
+        w.link(a, b);
+        w.link(a, x);
+        w.link(b, x);
+        assert_eq!(n(&w), (1, 0));
+        ok(&w);
+        // b joins x in d: a–b leaves c's count, b–x joins d's.
+        w.move_firm(b, Site::Cluster(d as u32));
+        assert_eq!(n(&w), (0, 1));
+        ok(&w);
+        w.unlink(b, x);
+        assert_eq!(n(&w), (0, 0));
+        w.link(b, x);
+        assert_eq!(n(&w), (0, 1));
+        // x dies: b–x goes at once, its lists when the dead links drop.
+        w.kill_firm(x);
+        assert_eq!(n(&w), (0, 0));
+        w.drop_dead_links();
+        w.counters.exits_total += 1;
+        ok(&w);
     }
 }
