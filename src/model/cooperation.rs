@@ -11,7 +11,7 @@ use rand::Rng;
 
 use super::expo::exp;
 use super::skip::Gaps;
-use super::world::{for_units, Site, World};
+use super::world::{Site, World};
 use crate::config::{ClusterType, PartnerRule};
 use crate::rng::{Purpose, Stream};
 
@@ -63,6 +63,7 @@ impl World<'_> {
         partners: &mut [Vec<u32>],
         (p_decay, p_try): (f64, f64),
         rng: &mut Stream,
+        spill: &mut Vec<(u32, f64, f64)>,
     ) -> LocalOutcome {
         let co = &self.sc.cooperation;
         let members = &self.clusters[c].members;
@@ -157,7 +158,34 @@ impl World<'_> {
             }
         }
 
+        // The spillover of every member with partners, from the lists as
+        // the sub-phase leaves them (see `cooperation`).
+        spill.clear();
+        for (&i, list) in members.iter().zip(&*partners) {
+            if let Some(update) = self.spillover_of(i, list) {
+                spill.push(update);
+            }
+        }
+
         (crossing, cross, (dissolved, formed))
+    }
+
+    /// Firm `i`'s spillover from its `partners` (MODEL.md §4.4): its new
+    /// productivity A + rate·mean((A_j − A)⁺) and that value's logarithm,
+    /// or `None` without partners.
+    fn spillover_of(&self, i: u32, partners: &[u32]) -> Option<(u32, f64, f64)> {
+        if partners.is_empty() {
+            return None;
+        }
+        let rate = self.sc.cooperation.spillover * self.sc.time.dt;
+        let ai = self.firms[i as usize].productivity;
+        let gain: f64 = partners
+            .iter()
+            .map(|&j| (self.firms[j as usize].productivity - ai).max(0.0))
+            .sum::<f64>()
+            / partners.len() as f64;
+        let v = ai + rate * gain;
+        Some((i, v, v.ln()))
     }
 
     /// One `SocialNetwork` attempt of firm `i` that may cross clusters
@@ -169,8 +197,8 @@ impl World<'_> {
     /// rejection tries, then an exact enumeration, uniform either way). The
     /// link forms with probability R[s_i][s_j] if the two are distinct, not
     /// yet linked, both with room and the candidate alive in a cluster.
-    /// `i`'s partner list is looked up once.
-    fn crossing_attempt(&mut self, i: u32, triadic: bool, rng: &mut Stream) {
+    /// `i`'s partner list is looked up once. Returns the new link's ends.
+    fn crossing_attempt(&mut self, i: u32, triadic: bool, rng: &mut Stream) -> Option<(u32, u32)> {
         let pi = self.partners_of(i);
         let cand = if triadic {
             if pi.is_empty() {
@@ -187,7 +215,7 @@ impl World<'_> {
             Site::Cluster(c) => pick_other(&self.clusters[c as usize].members, i, pi, rng),
             Site::Home(_) => None,
         });
-        let Some(j) = cand else { return };
+        let j = cand?;
         let u = rng.random::<f64>();
         let max_degree = self.sc.cooperation.max_degree as usize;
         let fj = &self.firms[j as usize];
@@ -198,12 +226,14 @@ impl World<'_> {
             || !matches!(fj.site, Site::Cluster(_))
             || self.partners_of(j).len() >= max_degree
         {
-            return;
+            return None;
         }
         let si = self.firms[i as usize].sector as usize;
         if u < self.sc.relatedness[si][fj.sector as usize] {
             self.link(i, j);
+            return Some((i, j));
         }
+        None
     }
 
     /// Phase 5 at `step`.
@@ -231,24 +261,34 @@ impl World<'_> {
             .iter()
             .map(|&c| std::mem::take(&mut self.clusters[c].partners))
             .collect();
+        // Each cluster's spillover is computed at the end of its local
+        // sub-phase, into its reused buffer (`spill_bufs`, one per cluster of
+        // `here`).
+        let mut spill = std::mem::take(&mut self.spill_bufs);
+        spill.resize_with(here.len(), Vec::new);
         let world = &*self;
-        let local = |(&c, partners): (&usize, &mut Vec<Vec<u32>>)| {
+        let local = |((&c, partners), out): ((&usize, &mut Vec<Vec<u32>>), &mut Vec<_>)| {
             let mut rng = world.streams.stream(Purpose::Cooperation, step, c as u32);
             let ctype = if by_type {
                 world.clusters[c].ctype
             } else {
                 ClusterType::Marshallian
             };
-            world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng)
+            world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng, out)
         };
         let queued: Vec<LocalOutcome> = if self.parallel() {
             use rayon::prelude::*;
             here.par_iter()
                 .zip(lists.par_iter_mut())
+                .zip(spill.par_iter_mut())
                 .map(local)
                 .collect()
         } else {
-            here.iter().zip(lists.iter_mut()).map(local).collect()
+            here.iter()
+                .zip(lists.iter_mut())
+                .zip(spill.iter_mut())
+                .map(local)
+                .collect()
         };
         for (&c, partners) in here.iter().zip(lists) {
             self.clusters[c].partners = partners;
@@ -267,47 +307,48 @@ impl World<'_> {
 
         // Global sub-phase: cross-cluster links dissolve (by gaps, as inside),
         // then the triadic and kin attempts (which may cross clusters) are
-        // made in the order they were queued.
+        // made in the order they were queued. The ends of every link it
+        // dissolves or makes are noted: their lists changed.
+        let mut changed: Vec<u32> = Vec::new();
         let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
         let mut decay = Gaps::new(p_decay, &mut rng);
         for (i, j) in crossing_links {
             if decay.hit(&mut rng) {
                 self.unlink(i, j);
+                changed.extend([i, j]);
             }
         }
         for (i, triadic) in crossing {
-            self.crossing_attempt(i, triadic, &mut rng);
+            if let Some((i, j)) = self.crossing_attempt(i, triadic, &mut rng) {
+                changed.extend([i, j]);
+            }
         }
 
-        // Spillover from partners' productivity at the start of the sub-phase
-        // (a snapshot, so the order in which firms are updated does not matter).
-        // Per cluster (with the new ln A) into its reused buffer, in parallel
-        // in a big world.
-        let rate = co.spillover * dt;
-        let mut updates = std::mem::take(&mut self.spill_bufs);
-        updates.resize_with(self.clusters.len(), Vec::new);
-        let world = &*self;
-        for_units(self.parallel(), &mut updates, |c, out| {
-            out.clear();
-            let cl = &world.clusters[c];
-            for (&i, partners) in cl.members.iter().zip(&cl.partners) {
-                if partners.is_empty() {
-                    continue;
-                }
-                let ai = world.firms[i as usize].productivity;
-                let gain: f64 = partners
-                    .iter()
-                    .map(|&j| (world.firms[j as usize].productivity - ai).max(0.0))
-                    .sum::<f64>()
-                    / partners.len() as f64;
-                let v = ai + rate * gain;
-                out.push((i, v, v.ln()));
-            }
-        });
-        for &(i, v, ln_v) in updates.iter().flatten() {
+        // Spillover from partners' productivity at the start of the
+        // spillover (a snapshot, so the order in which firms are updated
+        // does not matter), from each firm's partners at the end of the
+        // global sub-phase. Nothing changes a productivity during
+        // cooperation, so a firm whose list the global sub-phase left alone
+        // has the update its cluster computed; the others' are computed
+        // again here, from their lists as they now stand, before any is
+        // written, and written after the clusters' (a firm left without
+        // partners gets its productivity back as it was).
+        changed.sort_unstable();
+        changed.dedup();
+        let redone: Vec<(u32, f64, f64)> = changed
+            .iter()
+            .map(|&i| {
+                self.spillover_of(i, self.partners_of(i))
+                    .unwrap_or_else(|| {
+                        let f = &self.firms[i as usize];
+                        (i, f.productivity, f.ln_prod)
+                    })
+            })
+            .collect();
+        for &(i, v, ln_v) in spill.iter().flatten().chain(&redone) {
             let f = &mut self.firms[i as usize];
             (f.productivity, f.ln_prod) = (v, ln_v);
         }
-        self.spill_bufs = updates;
+        self.spill_bufs = spill;
     }
 }
