@@ -420,8 +420,15 @@ fn grow_members<M: Members>(
     let inn = sc.cooperation.innovation_sigma;
     let n_total = site.members.len() as f64;
     let mut rng = streams.stream(Purpose::Growth, step, site_ix as u32);
+    // Each member is copied out one step ahead, so that in a big world the
+    // read of the next firm (often a cache miss) overlaps this one's work.
+    let mut next = *m.firm(site.members[0]);
     for (k, &i) in site.members.iter().enumerate() {
-        let f = m.firm(i);
+        let f = next;
+        if let Some(&j) = site.members.get(k + 1) {
+            next = *m.firm(j);
+        }
+        let f = &f;
         let xi_a: f64 = rng.sample(StandardNormal);
         let xi_s: f64 = rng.sample(StandardNormal);
         // Exit with probability 1 − exp(−h·dt): a uniform below it.
