@@ -71,13 +71,6 @@ impl World<'_> {
         let slot = |j: u32| self.firms[j as usize].slot as usize;
         let max_degree = co.max_degree as usize;
 
-        // Dissolution of links inside the cluster, each pair once (by stable
-        // id, i < j), each with probability p_decay: drawn as the gaps
-        // between dissolved links in this order (the same law as one
-        // uniform per link, far fewer draws).
-        // The links that leave the cluster are listed in the same pass (one
-        // read of each partner): the sub-phase changes only links inside
-        // it, so they are the ones left at its end.
         // Every member's partner list first, by reads that do not wait on
         // each other (in a big world most lists are cache misses; the pass
         // below reads them one after another).
@@ -85,6 +78,14 @@ impl World<'_> {
             .iter()
             .fold(0u32, |acc, list| acc ^ list.first().map_or(0, |&j| j));
         std::hint::black_box(touched);
+
+        // Dissolution of links inside the cluster, each pair once (by stable
+        // id, i < j), each with probability p_decay: drawn as the gaps
+        // between dissolved links in this order (the same law as one
+        // uniform per link, far fewer draws).
+        // The links that leave the cluster are listed in the same pass (one
+        // read of each partner): the sub-phase changes only links inside
+        // it, so they are the ones left at its end.
         let mut gone = Vec::new();
         let mut cross = Vec::new();
         let mut decay = Gaps::new(p_decay, rng);
