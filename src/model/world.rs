@@ -205,7 +205,8 @@ pub struct World<'a> {
     /// The partner lists of the firms killed since the last
     /// `drop_dead_links`, (storage index, list), in kill order.
     orphans: Vec<(u32, Vec<u32>)>,
-    /// Buffers the growth phase and the spillover (one per cluster) reuse
+    /// Buffers the growth phase and the spillover (one per operating
+    /// cluster with members, in cluster order) reuse
     /// from step to step, so that a step allocates and frees none of them;
     /// what they hold means something only inside the phase that fills them.
     pub(super) growth_bufs: super::growth::GrowthBufs,
@@ -1047,11 +1048,12 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Count firm `id`'s links to alive `partners` at its site out of (−1)
-    /// or into (+1) that cluster's `internal_links`.
-    fn count_internal(&mut self, id: u32, partners: &[u32], sign: i64) {
+    /// The cluster firm `id` sits in and how many of its `partners` are
+    /// alive there too (its links counted in that cluster's
+    /// `internal_links`); `None` outside clusters.
+    fn links_inside(&self, id: u32, partners: &[u32]) -> Option<(usize, u64)> {
         let Site::Cluster(c) = self.firms[id as usize].site else {
-            return;
+            return None;
         };
         let here = partners
             .iter()
@@ -1060,8 +1062,7 @@ impl<'a> World<'a> {
                 f.alive && f.site == Site::Cluster(c)
             })
             .count() as u64;
-        let n = &mut self.clusters[c as usize].internal_links;
-        *n = if sign < 0 { *n - here } else { *n + here };
+        Some((c as usize, here))
     }
 
     /// Put firm `id` into the member list of `site` with its partner list
@@ -1144,11 +1145,13 @@ impl<'a> World<'a> {
     /// Move firm `id` to `site`.
     pub fn move_firm(&mut self, id: u32, site: Site) {
         let partners = self.detach(id);
-        self.count_internal(id, &partners, -1);
+        if let Some((c, n)) = self.links_inside(id, &partners) {
+            self.clusters[c].internal_links -= n;
+        }
         self.attach(id, site, partners);
-        let partners = std::mem::take(self.partners_mut(id));
-        self.count_internal(id, &partners, 1);
-        *self.partners_mut(id) = partners;
+        if let Some((c, n)) = self.links_inside(id, self.partners_of(id)) {
+            self.clusters[c].internal_links += n;
+        }
         self.disorder += 1;
     }
 
@@ -1156,7 +1159,9 @@ impl<'a> World<'a> {
     /// by `drop_dead_links`, which callers run after a phase.
     pub fn kill_firm(&mut self, id: u32) {
         let partners = self.detach(id);
-        self.count_internal(id, &partners, -1);
+        if let Some((c, n)) = self.links_inside(id, &partners) {
+            self.clusters[c].internal_links -= n;
+        }
         if !partners.is_empty() {
             self.orphans.push((id, partners));
         }
