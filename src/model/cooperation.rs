@@ -46,6 +46,10 @@ fn pick_other(list: &[u32], i: u32, partners: &[u32], rng: &mut Stream) -> Optio
 /// numbers of links inside it dissolved and formed.
 type LocalOutcome = (Vec<(u32, bool)>, Vec<(u32, u32)>, (u64, u64));
 
+/// A member's entry in a spillover buffer where the spillover leaves its
+/// productivity as it was (it has no partners): A is NaN.
+const UNCHANGED: (f64, f64) = (f64::NAN, f64::NAN);
+
 impl World<'_> {
     /// The local sub-phase of cluster `c`: dissolution of links inside it,
     /// then formation, on the cluster's stream. `partners` holds the
@@ -63,7 +67,7 @@ impl World<'_> {
         partners: &mut [Vec<u32>],
         (p_decay, p_try): (f64, f64),
         rng: &mut Stream,
-        spill: &mut Vec<(u32, f64, f64)>,
+        spill: &mut Vec<(f64, f64)>,
     ) -> LocalOutcome {
         let co = &self.sc.cooperation;
         let members = &self.clusters[c].members;
@@ -166,14 +170,15 @@ impl World<'_> {
             }
         }
 
-        // The spillover of every member with partners, from the lists as
-        // the sub-phase leaves them (see `cooperation`).
+        // The spillover of every member, by slot, from the lists as the
+        // sub-phase leaves them (see `cooperation`).
         spill.clear();
-        for (&i, list) in members.iter().zip(&*partners) {
-            if let Some(update) = self.spillover_of(i, list) {
-                spill.push(update);
-            }
-        }
+        spill.extend(
+            members
+                .iter()
+                .zip(&*partners)
+                .map(|(&i, list)| self.spillover_of(i, list).unwrap_or(UNCHANGED)),
+        );
 
         (crossing, cross, (dissolved, formed))
     }
@@ -181,7 +186,7 @@ impl World<'_> {
     /// Firm `i`'s spillover from its `partners` (MODEL.md §4.4): its new
     /// productivity A + rate·mean((A_j − A)⁺) and that value's logarithm,
     /// or `None` without partners.
-    fn spillover_of(&self, i: u32, partners: &[u32]) -> Option<(u32, f64, f64)> {
+    fn spillover_of(&self, i: u32, partners: &[u32]) -> Option<(f64, f64)> {
         if partners.is_empty() {
             return None;
         }
@@ -193,7 +198,7 @@ impl World<'_> {
             .sum::<f64>()
             / partners.len() as f64;
         let v = ai + rate * gain;
-        Some((i, v, v.ln()))
+        Some((v, v.ln()))
     }
 
     /// One `SocialNetwork` attempt of firm `i` that may cross clusters
@@ -255,6 +260,10 @@ impl World<'_> {
         // SocialNetwork attempts that may cross clusters, for the global
         // sub-phase: (firm, true for triadic / false for kin).
         let mut crossing: Vec<(u32, bool)> = Vec::new();
+        // The spillover reads every productivity as it was before this
+        // phase: one still pending from a cooperation that no growth
+        // followed is written out first.
+        self.settle_spillover();
 
         // Local: every cluster on its own stream, touching only its own
         // firms' links (a link formed here has both ends here). Each
@@ -270,10 +279,16 @@ impl World<'_> {
             .map(|&c| std::mem::take(&mut self.clusters[c].partners))
             .collect();
         // Each cluster's spillover is computed at the end of its local
-        // sub-phase, into its reused buffer (`spill_bufs`, one per cluster of
-        // `here`).
+        // sub-phase, into its reused buffer (`spill_bufs`, by cluster; the
+        // others stay empty).
         let mut spill = std::mem::take(&mut self.spill_bufs);
-        spill.resize_with(here.len(), Vec::new);
+        spill.resize_with(self.clusters.len(), Vec::new);
+        let mut spill_here: Vec<&mut Vec<(f64, f64)>> = Vec::with_capacity(here.len());
+        let mut bufs = spill.iter_mut().enumerate();
+        for &c in &here {
+            let (_, buf) = bufs.find(|(b, _)| *b == c).expect("`here` is ascending");
+            spill_here.push(buf);
+        }
         let world = &*self;
         let local = |((&c, partners), out): ((&usize, &mut Vec<Vec<u32>>), &mut Vec<_>)| {
             let mut rng = world.streams.stream(Purpose::Cooperation, step, c as u32);
@@ -288,16 +303,17 @@ impl World<'_> {
             use rayon::prelude::*;
             here.par_iter()
                 .zip(lists.par_iter_mut())
-                .zip(spill.par_iter_mut())
-                .map(local)
+                .zip(spill_here.par_iter_mut())
+                .map(|(cl, out)| local((cl, &mut **out)))
                 .collect()
         } else {
             here.iter()
                 .zip(lists.iter_mut())
-                .zip(spill.iter_mut())
-                .map(local)
+                .zip(spill_here.iter_mut())
+                .map(|(cl, out)| local((cl, &mut **out)))
                 .collect()
         };
+        drop(spill_here);
         for (&c, partners) in here.iter().zip(lists) {
             self.clusters[c].partners = partners;
         }
@@ -338,25 +354,36 @@ impl World<'_> {
         // global sub-phase. Nothing changes a productivity during
         // cooperation, so a firm whose list the global sub-phase left alone
         // has the update its cluster computed; the others' are computed
-        // again here, from their lists as they now stand, before any is
-        // written, and written after the clusters' (a firm left without
-        // partners gets its productivity back as it was).
+        // again here, from their lists as they now stand, and put in their
+        // clusters' buffers (a firm left without partners keeps its
+        // productivity as it was). The buffers are left pending for growth,
+        // the next phase, which reads each member's ln A from them as it
+        // grows it: no pass over the firms to write them.
         changed.sort_unstable();
         changed.dedup();
-        let redone: Vec<(u32, f64, f64)> = changed
+        let redone: Vec<(u32, Option<(f64, f64)>)> = changed
             .iter()
-            .map(|&i| {
-                self.spillover_of(i, self.partners_of(i))
-                    .unwrap_or_else(|| {
-                        let f = &self.firms[i as usize];
-                        (i, f.productivity, f.ln_prod)
-                    })
-            })
+            .map(|&i| (i, self.spillover_of(i, self.partners_of(i))))
             .collect();
-        for &(i, v, ln_v) in spill.iter().flatten().chain(&redone) {
+        let mut direct = Vec::new();
+        for (i, update) in redone {
+            let f = &self.firms[i as usize];
+            let buf = match f.site {
+                Site::Cluster(c) => spill.get_mut(c as usize),
+                Site::Home(_) => None,
+            };
+            match buf.and_then(|b| b.get_mut(f.slot as usize)) {
+                Some(entry) => *entry = update.unwrap_or(UNCHANGED),
+                // Not a member of an operating cluster (no partners there):
+                // written into the firm, after every update is computed.
+                None => direct.extend(update.map(|u| (i, u))),
+            }
+        }
+        for (i, (v, ln_v)) in direct {
             let f = &mut self.firms[i as usize];
             (f.productivity, f.ln_prod) = (v, ln_v);
         }
         self.spill_bufs = spill;
+        self.spill_pending = true;
     }
 }

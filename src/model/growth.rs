@@ -140,8 +140,15 @@ impl World<'_> {
         // site, each firm's new state written as it is computed.
         let mut bufs = std::mem::take(&mut self.growth_bufs);
         bufs.exits.resize_with(n_sites, Vec::new);
+        // Cooperation's spillover, pending (see `World::spill_bufs`): each
+        // cluster member's ln A is read from it where it has one.
+        let mut spill = std::mem::take(&mut self.spill_bufs);
+        if !std::mem::replace(&mut self.spill_pending, false) {
+            spill.iter_mut().for_each(Vec::clear);
+        }
+        spill.resize_with(self.clusters.len(), Vec::new);
         if self.parallel() {
-            self.grow_parallel(step, &ctx, &mut bufs);
+            self.grow_parallel(step, &ctx, &mut bufs, &spill);
         } else {
             let World {
                 firms,
@@ -151,7 +158,7 @@ impl World<'_> {
                 ..
             } = self;
             let residential_q = sc.residential.residential_quality;
-            let sites = clusters.iter_mut().map(|c| {
+            let sites = clusters.iter_mut().zip(&spill).map(|(c, spill)| {
                 let Cluster {
                     members,
                     partners,
@@ -161,7 +168,13 @@ impl World<'_> {
                     held,
                     ..
                 } = c;
-                let view = SiteData::cluster(members, partners, sector_counts, *quality, *shortage);
+                let view = SiteData::cluster(
+                    members,
+                    partners,
+                    sector_counts,
+                    (*quality, *shortage),
+                    spill,
+                );
                 (view, held)
             });
             let sites = sites.chain(areas.iter_mut().map(|a| {
@@ -194,6 +207,8 @@ impl World<'_> {
                 );
             }
         }
+        spill.iter_mut().for_each(Vec::clear);
+        self.spill_bufs = spill;
         let exits = &bufs.exits;
 
         // Then the exits, site by site in member order (each site listed
@@ -222,7 +237,13 @@ impl World<'_> {
     /// member order), then applied by a parallel sweep over the firm vector
     /// (an alive firm finds its result at its site and slot, which no kill
     /// has changed yet) and copied into each site's `held`.
-    fn grow_parallel(&mut self, step: u32, ctx: &Ctx, bufs: &mut GrowthBufs) {
+    fn grow_parallel(
+        &mut self,
+        step: u32,
+        ctx: &Ctx,
+        bufs: &mut GrowthBufs,
+        spill: &[Vec<(f64, f64)>],
+    ) {
         use rayon::prelude::*;
         let n_sites = self.clusters.len() + self.areas.len();
         let GrowthBufs {
@@ -255,8 +276,8 @@ impl World<'_> {
                     &c.members,
                     &c.partners,
                     &c.sector_counts,
-                    c.quality,
-                    c.shortage,
+                    (c.quality, c.shortage),
+                    &spill[site_ix],
                 )
             } else {
                 let a = &world.areas[site_ix - world.clusters.len()];
@@ -309,16 +330,19 @@ struct SiteData<'s> {
     quality: f64,
     shortage: f64,
     residential: bool,
+    /// The pending spillover by slot (A NaN where it leaves A as it was),
+    /// or empty.
+    spill: &'s [(f64, f64)],
 }
 
 impl<'s> SiteData<'s> {
-    /// A cluster: its quality Q and labour shortage.
+    /// A cluster: its (quality Q, labour shortage) and pending spillover.
     fn cluster(
         members: &'s [u32],
         partners: &'s [Vec<u32>],
         counts: &'s [u32],
-        quality: f64,
-        shortage: f64,
+        (quality, shortage): (f64, f64),
+        spill: &'s [(f64, f64)],
     ) -> Self {
         Self {
             members,
@@ -327,6 +351,7 @@ impl<'s> SiteData<'s> {
             quality,
             shortage,
             residential: false,
+            spill,
         }
     }
 
@@ -339,6 +364,7 @@ impl<'s> SiteData<'s> {
             quality,
             shortage: 0.0,
             residential: true,
+            spill: &[],
         }
     }
 }
@@ -446,7 +472,11 @@ fn grow_members<M: Members>(
         } else {
             f.vol
         };
-        let ln_a = f.ln_prod + inn * sqdt * xi_a;
+        let ln_prod = match site.spill.get(k) {
+            Some(&(v, ln_v)) if !v.is_nan() => ln_v,
+            _ => f.ln_prod,
+        };
+        let ln_a = ln_prod + inn * sqdt * xi_a;
         let s = f.sector as usize;
         let sec = &sc.sectors[s];
         let g = sec.demand_growth

@@ -205,12 +205,19 @@ pub struct World<'a> {
     /// The partner lists of the firms killed since the last
     /// `drop_dead_links`, (storage index, list), in kill order.
     orphans: Vec<(u32, Vec<u32>)>,
-    /// Buffers the growth phase and the spillover (one per operating
-    /// cluster with members, in cluster order) reuse
-    /// from step to step, so that a step allocates and frees none of them;
-    /// what they hold means something only inside the phase that fills them.
+    /// Buffers the growth phase reuses from step to step, so that a step
+    /// allocates and frees none of them; what they hold means something
+    /// only inside the phase.
     pub(super) growth_bufs: super::growth::GrowthBufs,
-    pub(super) spill_bufs: Vec<Vec<(u32, f64, f64)>>,
+    /// The spillover cooperation computed and growth applies (one buffer
+    /// per cluster, by cluster id; one entry per member, by slot): the
+    /// member's new productivity A and ln A, or NaN for A where the
+    /// spillover leaves it as it was. Pending while `spill_pending`, from
+    /// the end of cooperation until growth reads it (growth reads only
+    /// ln A, and writes every member's A and ln A) or `settle_spillover`
+    /// writes it into the firms; empty otherwise.
+    pub(super) spill_bufs: Vec<Vec<(f64, f64)>>,
+    pub(super) spill_pending: bool,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
     /// only larger; `rebuild_nearest` and each step's establish renew it).
@@ -834,6 +841,7 @@ impl<'a> World<'a> {
             orphans: Vec::new(),
             growth_bufs: Default::default(),
             spill_bufs: Vec::new(),
+            spill_pending: false,
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
@@ -1104,6 +1112,10 @@ impl<'a> World<'a> {
     /// Remove firm `id` from its site's member list and its home's kin list
     /// (O(1), swap-remove); returns its partner list.
     fn detach(&mut self, id: u32) -> Vec<u32> {
+        // A pending spillover is by slot, and a swap-remove moves a member
+        // to another slot: it is written out first. (`attach` appends: the
+        // other members keep their slots, and a newcomer has no entry.)
+        self.settle_spillover();
         let f = &self.firms[id as usize];
         let (site, slot, sector, land) = (f.site, f.slot as usize, f.sector as usize, f.land);
         let pol = f.polluting;
@@ -1169,6 +1181,26 @@ impl<'a> World<'a> {
         let f = &mut self.firms[id as usize];
         f.alive = false;
         f.died_step = self.step + 1;
+    }
+
+    /// Write a pending spillover (see `spill_bufs`) into the firms: what
+    /// growth would read, for whoever looks at the firms or changes a site
+    /// before it runs. Nothing to do when none is pending.
+    pub fn settle_spillover(&mut self) {
+        if !self.spill_pending {
+            return;
+        }
+        self.spill_pending = false;
+        let firms = &mut self.firms;
+        for (c, buf) in self.clusters.iter().zip(&mut self.spill_bufs) {
+            for (&i, &(v, ln_v)) in c.members.iter().zip(buf.iter()) {
+                if !v.is_nan() {
+                    let f = &mut firms[i as usize];
+                    (f.productivity, f.ln_prod) = (v, ln_v);
+                }
+            }
+            buf.clear();
+        }
     }
 
     /// Remove the links to the firms killed since the last call (after a

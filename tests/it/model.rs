@@ -666,6 +666,72 @@ fn kin_links_cross_clusters_for_social_network_only() {
     assert_eq!(crossing_links(ClusterType::Marshallian, 1.0), 0);
 }
 
+/// Cooperation leaves its spillover pending for growth (the next phase
+/// reads it as it grows each member). A cooperation phase that no growth
+/// follows has its spillover written out before the next one reads any
+/// productivity: two phases in a row give the firms what two phases with
+/// the spillover settled between them give, and the spillover raises the
+/// productivity of firms with more productive partners.
+#[test]
+fn a_pending_spillover_is_written_out_before_the_next_cooperation() {
+    let mut sc = explicit(
+        vec![spec(1.0, 75.0, ClusterType::Marshallian, 0.8, 0.8, None)],
+        vec![home(0.0)],
+    );
+    sc.relatedness = vec![vec![1.0; 6]; 6];
+    sc.cooperation.link_decay = 0.0;
+    sc.cooperation.link_rate = 20.0;
+    sc.cooperation.spillover = 0.5;
+    let build = || {
+        let mut w = World::new(&sc, 7, 0);
+        for k in 0..60 {
+            let mut f = firm(Site::Cluster(0), 0.01);
+            f.productivity = 1.0 + 0.05 * k as f64;
+            w.add_firm(f);
+        }
+        w.counters.initial_firms = w.firms.len() as u64;
+        w
+    };
+    let productivities =
+        |w: &World| -> Vec<u64> { w.firms.iter().map(|f| f.productivity.to_bits()).collect() };
+    let start = productivities(&build());
+    let mut in_a_row = build();
+    let mut settled = build();
+    for step in 1..=3 {
+        in_a_row.cooperation(step);
+        settled.cooperation(step);
+        settled.settle_spillover();
+    }
+    in_a_row.settle_spillover();
+    in_a_row.check_invariants().unwrap();
+    assert_eq!(productivities(&in_a_row), productivities(&settled));
+    let raised = in_a_row
+        .firms
+        .iter()
+        .zip(&start)
+        .filter(|(f, &a)| f.productivity > f64::from_bits(a))
+        .count();
+    assert!(raised > 20, "{raised} of 60 firms raised by the spillover");
+    for f in &in_a_row.firms {
+        assert_eq!(f.ln_prod.to_bits(), f.productivity.ln().to_bits());
+    }
+    // A firm leaving its cluster moves another member to its slot: the
+    // pending spillover is written out first, each value to its own firm.
+    let mut killed = build();
+    let mut killed_settled = build();
+    killed.cooperation(1);
+    killed_settled.cooperation(1);
+    killed_settled.settle_spillover();
+    for w in [&mut killed, &mut killed_settled] {
+        let first = w.clusters[0].members[0];
+        w.kill_firm(first);
+        w.drop_dead_links();
+        w.settle_spillover();
+    }
+    assert_ne!(productivities(&killed), start);
+    assert_eq!(productivities(&killed), productivities(&killed_settled));
+}
+
 /// Relocations in one relocation phase of 2,000 non-polluting residential
 /// firms whose home has `n` identical clusters next to it.
 fn moves_with_choices(n: usize) -> u64 {
