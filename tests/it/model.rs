@@ -191,9 +191,32 @@ struct Compacted {
 /// compact whenever a quarter of the firms changed; `usize::MAX`: never),
 /// invariants checked after every step. Also returns whether storage order
 /// ever differed from id order, the run's relocations and exits, and the
-/// stable ids of every firm created (alive and retired), sorted.
-fn records_compacting(sc: &Scenario, run: u64, compact_min_firms: usize) -> Compacted {
+/// stable ids of every firm created (alive and retired), sorted. With
+/// `parallel`, the run's phases take their parallel path, on two threads.
+fn records_compacting(
+    sc: &Scenario,
+    run: u64,
+    compact_min_firms: usize,
+    parallel: bool,
+) -> Compacted {
+    if parallel {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        return pool.install(|| records_compacting_with(sc, run, compact_min_firms, 0));
+    }
+    records_compacting_with(sc, run, compact_min_firms, u64::MAX)
+}
+
+fn records_compacting_with(
+    sc: &Scenario,
+    run: u64,
+    compact_min_firms: usize,
+    parallel_min_firms: u64,
+) -> Compacted {
     let mut w = World::new(sc, 17, run);
+    w.parallel_min_firms = parallel_min_firms;
     w.compact_min_firms = compact_min_firms;
     w.keep_retired = true;
     let (r, c) = w.record();
@@ -225,14 +248,16 @@ fn records_compacting(sc: &Scenario, run: u64, compact_min_firms: usize) -> Comp
 /// `World::compact` (firms stored by site, dead ones dropped) changes where
 /// firms are stored, never what the model computes: the records, the final
 /// firms and their stable ids are those of a run that never compacts, and
-/// every firm created is kept once (alive in `firms` or in `retired`).
+/// every firm created is kept once (alive in `firms` or in `retired`);
+/// the same when the phases take their parallel path (which finds each
+/// firm's new state by its site and slot) on compacted storage.
 #[test]
 fn compacting_the_firm_vector_leaves_the_record_unchanged() {
     let mut sc = Scenario::default();
     sc.time.steps = 24;
-    for run in [0, 5] {
-        let never = records_compacting(&sc, run, usize::MAX);
-        let often = records_compacting(&sc, run, 0);
+    for (run, parallel) in [(0, false), (5, false), (0, true)] {
+        let never = records_compacting(&sc, run, usize::MAX, false);
+        let often = records_compacting(&sc, run, 0, parallel);
         assert!(!never.reordered, "without compaction storage is id order");
         assert!(
             often.reordered,
