@@ -280,15 +280,13 @@ impl World<'_> {
             .collect();
         // Each cluster's spillover is computed at the end of its local
         // sub-phase, into its reused buffer (`spill_bufs`, by cluster; the
-        // others stay empty).
+        // others stay empty), taken out and put back like its lists.
         let mut spill = std::mem::take(&mut self.spill_bufs);
         spill.resize_with(self.clusters.len(), Vec::new);
-        let mut spill_here: Vec<&mut Vec<(f64, f64)>> = Vec::with_capacity(here.len());
-        let mut bufs = spill.iter_mut().enumerate();
-        for &c in &here {
-            let (_, buf) = bufs.find(|(b, _)| *b == c).expect("`here` is ascending");
-            spill_here.push(buf);
-        }
+        let mut spill_here: Vec<Vec<(f64, f64)>> = here
+            .iter()
+            .map(|&c| std::mem::take(&mut spill[c]))
+            .collect();
         let world = &*self;
         let local = |((&c, partners), out): ((&usize, &mut Vec<Vec<u32>>), &mut Vec<_>)| {
             let mut rng = world.streams.stream(Purpose::Cooperation, step, c as u32);
@@ -304,18 +302,18 @@ impl World<'_> {
             here.par_iter()
                 .zip(lists.par_iter_mut())
                 .zip(spill_here.par_iter_mut())
-                .map(|(cl, out)| local((cl, &mut **out)))
+                .map(local)
                 .collect()
         } else {
             here.iter()
                 .zip(lists.iter_mut())
                 .zip(spill_here.iter_mut())
-                .map(|(cl, out)| local((cl, &mut **out)))
+                .map(local)
                 .collect()
         };
-        drop(spill_here);
-        for (&c, partners) in here.iter().zip(lists) {
+        for ((&c, partners), buf) in here.iter().zip(lists).zip(spill_here) {
             self.clusters[c].partners = partners;
+            spill[c] = buf;
         }
         // The cross-cluster links, each once from its lower id, as the local
         // sub-phases found them (in parallel in a big world), in cluster and
