@@ -2,6 +2,7 @@
 //! training (MODEL.md §4.7).
 
 use super::budget::split_components;
+use super::logn::ln;
 use super::world::World;
 use crate::config::ComponentRule;
 
@@ -66,7 +67,7 @@ impl World<'_> {
             let c = &mut self.clusters[i];
             c.labor_pool += trainees;
             let factor = 1.0 + ac.training_effect * trainees / c.labor_pool;
-            let ln_factor = factor.ln();
+            let ln_factor = ln(factor);
             for &f in &c.members {
                 let f = &mut self.firms[f as usize];
                 f.productivity *= factor;

@@ -10,6 +10,7 @@
 use rand::Rng;
 
 use super::expo::exp;
+use super::logn::ln;
 use super::skip::Gaps;
 use super::world::{Site, World};
 use crate::config::{ClusterType, PartnerRule};
@@ -198,7 +199,7 @@ impl World<'_> {
             .sum::<f64>()
             / partners.len() as f64;
         let v = ai + rate * gain;
-        Some((v, v.ln()))
+        Some((v, ln(v)))
     }
 
     /// One `SocialNetwork` attempt of firm `i` that may cross clusters

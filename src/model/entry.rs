@@ -15,6 +15,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Poisson};
 
+use super::logn::ln;
 use super::world::{draw_firm, sample_cdf, Firm, Site, World};
 use crate::config::Shock;
 use crate::rng::Purpose;
@@ -24,10 +25,10 @@ use crate::rng::Purpose;
 /// computing it, without a logarithm per cluster, sector and refresh.
 fn ln_1p_count(n: u32) -> f64 {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| (0..1024u32).map(|n| (1.0 + n as f64).ln()).collect());
+    let table = TABLE.get_or_init(|| (0..1024u32).map(|n| ln(1.0 + n as f64)).collect());
     match table.get(n as usize) {
         Some(&v) => v,
-        None => (1.0 + n as f64).ln(),
+        None => ln(1.0 + n as f64),
     }
 }
 
@@ -44,7 +45,7 @@ pub fn gumbel_beats(v: f64, e: f64, best: f64) -> Option<f64> {
     if v + ((r - 1.0) + 1e-12 * (1.0 + r)) <= best {
         return None;
     }
-    let u = v - e.ln();
+    let u = v - ln(e);
     (u > best).then_some(u)
 }
 
@@ -116,7 +117,7 @@ impl World<'_> {
     fn ln_slack(&self, c: usize) -> f64 {
         let cl = &self.clusters[c];
         let slack = (cl.labor_pool - cl.employment).max(0.0) / 100.0;
-        (1.0 + slack).ln()
+        ln(1.0 + slack)
     }
 
     fn cluster_value_with(
@@ -140,7 +141,7 @@ impl World<'_> {
         b.quality * v.quality
             + b.connection * v.z
             + b.same_sector * ln_1p_count(cl.sector_counts[sector])
-            + b.related * (1.0 + related).ln()
+            + b.related * ln(1.0 + related)
             - b.rent * v.rent
             + b.labor * ln_slack
     }
@@ -271,7 +272,7 @@ impl World<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gumbel_beats, ln_1p_count};
+    use super::{gumbel_beats, ln, ln_1p_count};
     use rand::{Rng, SeedableRng};
     use rand_distr::Exp1;
 
@@ -279,7 +280,7 @@ mod tests {
     #[test]
     fn ln_1p_count_is_the_logarithm() {
         for n in (0..3000).chain([u32::MAX - 1, u32::MAX]) {
-            let exact = (1.0 + n as f64).ln();
+            let exact = ln(1.0 + n as f64);
             assert_eq!(ln_1p_count(n).to_bits(), exact.to_bits(), "n = {n}");
         }
     }
@@ -290,7 +291,7 @@ mod tests {
     #[test]
     fn gumbel_beats_is_the_exact_comparison() {
         let exact = |v: f64, e: f64, best: f64| {
-            let u = v - e.ln();
+            let u = v - ln(e);
             (u > best).then_some(u)
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -316,7 +317,7 @@ mod tests {
                 f64::from_bits(1f64.to_bits() + i / 2 % 64)
             };
             let v = rng.random_range(-3.0..3.0);
-            let u = v - e.ln();
+            let u = v - ln(e);
             for best in [
                 u,
                 f64::from_bits(u.to_bits() - 1),

@@ -240,16 +240,19 @@ static TABLE: [u64; 256] = [
     0x3c5305c14160cc89, 0x3feff3c22b8f71f1,
 ];
 
+/// How many ulps apart two doubles of the same sign are (for the tests of
+/// this module and `logn`).
+#[cfg(test)]
+pub(super) fn ulps(a: f64, b: f64) -> u64 {
+    (a.to_bits() as i64)
+        .wrapping_sub(b.to_bits() as i64)
+        .unsigned_abs()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
-
-    fn ulps(a: f64, b: f64) -> u64 {
-        (a.to_bits() as i64)
-            .wrapping_sub(b.to_bits() as i64)
-            .unsigned_abs()
-    }
 
     /// Within 1 ulp of the platform's exp everywhere on [−746, 710], equal to
     /// it almost always (both are within ≈ 0.51 ulp of e^x), and the special

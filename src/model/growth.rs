@@ -6,6 +6,7 @@ use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
 
 use super::expo::exp;
+use super::logn::ln;
 use super::world::{for_units, Area, Cluster, Firm, Held, Site, World};
 use crate::rng::Purpose;
 
@@ -119,10 +120,10 @@ impl World<'_> {
         // Tables instead of powers in the loop: ln(1 + degree) and the age
         // factor (1 + age·dt)^(−exit_age_exponent).
         let ln_degree: Vec<f64> = (0..=sc.cooperation.max_degree as usize)
-            .map(|d| (1.0 + d as f64).ln())
+            .map(|d| ln(1.0 + d as f64))
             .collect();
         let age_factor = age_factors(sc, self.age_bound);
-        let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| s.size_median.ln()).collect();
+        let ln_s0: Vec<f64> = sc.sectors.iter().map(|s| ln(s.size_median)).collect();
         let year = (1.0 / dt).round().max(1.0) as u32;
         let ctx = Ctx {
             ln_degree: &ln_degree,

@@ -4,6 +4,7 @@
 //! (MODEL.md §4.2).
 
 use super::expo::exp;
+use super::logn::ln;
 use super::world::{Cluster, World, K_COMPONENTS};
 use crate::config::Infrastructure;
 
@@ -50,7 +51,7 @@ pub fn need(area: f64, x: f64, q: f64, pipe: f64, target: f64, leakage: f64) -> 
     if q >= target || leakage >= 1.0 {
         return 0.0;
     }
-    let net = area * x * ((1.0 - q) / (1.0 - target)).ln() - pipe;
+    let net = area * x * ln((1.0 - q) / (1.0 - target)) - pipe;
     (net.max(0.0)) / (1.0 - leakage)
 }
 

@@ -16,6 +16,7 @@ pub mod expo;
 pub mod growth;
 pub mod infrastructure;
 pub mod invariants;
+pub mod logn;
 pub mod record;
 pub mod relocation;
 pub mod skip;

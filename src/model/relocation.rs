@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::expo::exp;
+use super::logn::ln;
 use super::skip::Gaps;
 use super::world::{map_units, Site, World};
 use crate::config::ClusterType;
@@ -106,7 +107,7 @@ impl World<'_> {
             let total: f64 = cands.iter().map(|ch| ch.shifted).sum();
             let d_min = cands.iter().map(|ch| ch.dist).fold(f64::INFINITY, f64::min);
             let iv_max = if total > 0.0 {
-                m + total.ln()
+                m + ln(total)
             } else {
                 f64::NEG_INFINITY
             };
@@ -158,7 +159,7 @@ impl World<'_> {
                 if n == 0 || m == f64::NEG_INFINITY {
                     return [0.0; 2];
                 }
-                let iv_ub = m + (n as f64).ln() + 1e-9 * (1.0 + m.abs());
+                let iv_ub = m + ln(n as f64) + 1e-9 * (1.0 + m.abs());
                 [p_move(iv_ub, 0.0, false).0, p_move(iv_ub, 0.0, true).0]
             })
             .collect();
@@ -267,7 +268,7 @@ impl World<'_> {
                     }
                 }
                 let ch = dest.expect("a feasible cluster exists when total > 0");
-                let iv = ch.max + total.ln();
+                let iv = ch.max + ln(total);
                 let cost = rp.move_cost_per_ha * land * (1.0 + ch.dist / 10.0);
                 let (p, subsidy) = p_move(iv, cost, pol);
                 if u < p || forced {

@@ -12,6 +12,7 @@
 
 use rand::Rng;
 
+use super::logn::ln;
 use crate::rng::Stream;
 
 /// Successes of Bernoulli(p) trials, one trial per call of [`Gaps::hit`].
@@ -45,7 +46,7 @@ impl Gaps {
         // U on (0, 1]: 1 − a uniform on [0, 1).
         let u = 1.0 - rng.random::<f64>();
         // A float-to-integer cast saturates (and ln U / −∞ is 0 for p = 1).
-        (u.ln() / self.ln_q).floor() as u64
+        (ln(u) / self.ln_q).floor() as u64
     }
 
     /// The next trial: whether it succeeds (then the next gap is drawn).

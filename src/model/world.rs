@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, LogNormal, StandardNormal};
 
+use super::logn::ln;
 use crate::config::{ClusterType, Scenario};
 use crate::rng::{Purpose, RunStreams, Stream};
 
@@ -382,7 +383,7 @@ pub fn draw_firm(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
 fn draw_without_land(sc: &Scenario, sector: usize, rng: &mut Stream) -> Draws {
     let sec = &sc.sectors[sector];
     let e = &sc.entry;
-    let size = LogNormal::new(sec.size_median.ln(), e.size_sigma)
+    let size = LogNormal::new(ln(sec.size_median), e.size_sigma)
         .expect("validated")
         .sample(rng);
     let productivity = LogNormal::new(0.0, e.productivity_sigma)
@@ -425,16 +426,16 @@ pub fn spin_up(
     let sqdt = dt.sqrt();
     let year = (1.0 / dt).round().max(1.0) as u32;
     let sec = &sc.sectors[sector];
-    let ln_s0 = sec.size_median.ln();
+    let ln_s0 = ln(sec.size_median);
     let inn = sc.cooperation.innovation_sigma;
-    let ln_exit_size = gp.exit_size.ln();
+    let ln_exit_size = ln(gp.exit_size);
     let laplace = gp.shock == crate::config::Shock::Laplace;
     let mut d = draw_without_land(sc, sector, rng);
     // (ln S − ln S0, ln A) of the first draw that survives its warm-up.
     let mut warmed = None;
     'attempt: for _ in 0..1000 {
-        let mut ln_a = d.productivity.ln();
-        let mut ln_rel = d.size.ln() - ln_s0;
+        let mut ln_a = ln(d.productivity);
+        let mut ln_rel = ln(d.size) - ln_s0;
         let mut vol = 1.0;
         // Steps to the next year's start (a % year == 0), counted down.
         let mut to_year = 0;
@@ -970,8 +971,8 @@ impl<'a> World<'a> {
         let id = self.firms.len() as u32;
         f.id = self.next_id;
         self.next_id += 1;
-        f.ln_size = f.size.ln();
-        f.ln_prod = f.productivity.ln();
+        f.ln_size = ln(f.size);
+        f.ln_prod = ln(f.productivity);
         let site = f.site;
         self.age_bound = self.age_bound.max(f.age);
         self.firms.push(f);
