@@ -53,9 +53,13 @@ const NEAR_HI: u64 = 0x3ff1_0900_0000_0000;
 #[inline]
 pub fn ln(x: f64) -> f64 {
     let ix = x.to_bits();
+    if ix.wrapping_sub(NEAR_LO) < NEAR_HI - NEAR_LO {
+        // Not rare in the model: productivities and utilities start near 1.
+        return near_one(x);
+    }
     let top = (ix >> 48) as u32;
-    if ix.wrapping_sub(NEAR_LO) < NEAR_HI - NEAR_LO || top.wrapping_sub(0x0010) >= 0x7ff0 - 0x0010 {
-        return ln_rare(x);
+    if top.wrapping_sub(0x0010) >= 0x7ff0 - 0x0010 {
+        return special(x);
     }
     reduced(ix)
 }
@@ -83,37 +87,35 @@ fn reduced(ix: u64) -> f64 {
     lo + r2 * A[0] + r * r2 * (A[1] + r * A[2] + r2 * (A[3] + r * A[4])) + hi
 }
 
-/// ln x near 1, and for x ≤ 0, subnormal, infinite or NaN.
+/// ln x for 1 − 2^-4 ≤ x < 1 + 0x1.09p-4.
+#[inline(never)]
+fn near_one(x: f64) -> f64 {
+    if x == 1.0 {
+        return 0.0;
+    }
+    let r = x - 1.0;
+    let r2 = r * r;
+    let r3 = r * r2;
+    let y = r3
+        * (B[1]
+            + r * B[2]
+            + r2 * B[3]
+            + r3 * (B[4] + r * B[5] + r2 * B[6] + r3 * (B[7] + r * B[8] + r2 * B[9] + r3 * B[10])));
+    // r + B[0]·r² in extra precision: r split into 26 + 27 bits.
+    let w = r * f64::from_bits(0x41a0_0000_0000_0000); // 2^27
+    let rhi = r + w - w;
+    let rlo = r - rhi;
+    let w = rhi * rhi * B[0];
+    let hi = r + w;
+    let lo = r - hi + w + B[0] * rlo * (rhi + r);
+    y + lo + hi
+}
+
+/// ln x for x ≤ 0, subnormal, infinite or NaN.
 #[cold]
 #[inline(never)]
-fn ln_rare(x: f64) -> f64 {
+fn special(x: f64) -> f64 {
     let ix = x.to_bits();
-    if ix.wrapping_sub(NEAR_LO) < NEAR_HI - NEAR_LO {
-        if x == 1.0 {
-            return 0.0;
-        }
-        let r = x - 1.0;
-        let r2 = r * r;
-        let r3 = r * r2;
-        let mut y = r3
-            * (B[1]
-                + r * B[2]
-                + r2 * B[3]
-                + r3 * (B[4]
-                    + r * B[5]
-                    + r2 * B[6]
-                    + r3 * (B[7] + r * B[8] + r2 * B[9] + r3 * B[10])));
-        // r + B[0]·r² in extra precision: r split into 26 + 27 bits.
-        let w = r * f64::from_bits(0x41a0_0000_0000_0000); // 2^27
-        let rhi = r + w - w;
-        let rlo = r - rhi;
-        let w = rhi * rhi * B[0];
-        let hi = r + w;
-        let mut lo = r - hi + w;
-        lo += B[0] * rlo * (rhi + r);
-        y += lo;
-        return y + hi;
-    }
     if ix << 1 == 0 {
         return f64::NEG_INFINITY;
     }
