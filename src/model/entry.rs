@@ -11,9 +11,9 @@
 //! is −ln E, taken only for the alternatives that could win. The draws of a
 //! big step are made in parallel before the (sequential) choices.
 
+use super::zig::exp1;
 use rand::seq::SliceRandom;
-use rand::Rng;
-use rand_distr::{Distribution, Exp1, Poisson};
+use rand_distr::{Distribution, Poisson};
 
 use super::logn::ln;
 use super::world::{draw_firm, sample_cdf, Firm, Site, World};
@@ -189,7 +189,7 @@ impl World<'_> {
             for _ in 0..n {
                 let d = draw_firm(sc, s, &mut attr);
                 let home = sample_cdf(&self.pop_cdf, &mut attr);
-                let v: f64 = attr.sample(Exp1);
+                let v = exp1(&mut attr);
                 pending.push((s, d, home, if laplace { v } else { 1.0 }));
             }
         }
@@ -199,7 +199,7 @@ impl World<'_> {
         let noise = |k: usize, eps: &mut [f64]| {
             let mut rng = streams.stream(Purpose::Choice, step, k as u32);
             for x in eps.iter_mut() {
-                *x = rng.sample(Exp1);
+                *x = exp1(&mut rng);
             }
         };
         // All entrants' E up front when the step is big (in parallel), else

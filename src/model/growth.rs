@@ -2,8 +2,8 @@
 //! shock of §4.4, firm growth, labour pools and shortage, and exit
 //! (MODEL.md §4.5). Each site runs on its own stream (Growth, step, site).
 
+use super::zig::{exp1, standard_normal};
 use rand::Rng;
-use rand_distr::{Exp1, StandardNormal};
 
 use super::expo::exp;
 use super::logn::ln;
@@ -57,8 +57,10 @@ pub fn exits(u: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
 fn exp_bounds(x: f64) -> Option<(f64, f64)> {
     let t = x * std::f64::consts::LOG2_E;
     (t.abs() < 1000.0).then(|| {
-        // C's bits: (t + 1023)·2⁵² is positive here, so `as u64` truncates.
-        let chord = f64::from_bits(((t + 1023.0) * 4_503_599_627_370_496.0) as u64);
+        // C's bits: (t + 1023)·2⁵² lies in (23·2⁵², 2023·2⁵²), positive and
+        // below 2⁶³, so `as i64` truncates it as `as u64` would, in one
+        // instruction (x86 has no direct conversion to u64).
+        let chord = f64::from_bits(((t + 1023.0) * 4_503_599_627_370_496.0) as i64 as u64);
         (chord * (0.942 * (1.0 - 1e-6)), chord * (1.0 + 1e-6))
     })
 }
@@ -456,15 +458,15 @@ fn grow_members<M: Members>(
             next = *m.firm(j);
         }
         let f = &f;
-        let xi_a: f64 = rng.sample(StandardNormal);
-        let xi_s: f64 = rng.sample(StandardNormal);
+        let xi_a = standard_normal(&mut rng);
+        let xi_s = standard_normal(&mut rng);
         // Exit with probability 1 − exp(−h·dt): a uniform below it.
         let u_exit: f64 = rng.random();
         // The Laplace shock's variance multiplier, redrawn at the start of
         // each year (drawn for `Gaussian` too, so that the two shocks'
         // streams stay aligned).
         let vol_mult = if ctx.new_year {
-            let v: f64 = rng.sample(Exp1);
+            let v = exp1(&mut rng);
             if ctx.laplace {
                 v.sqrt()
             } else {

@@ -21,6 +21,8 @@ pub mod record;
 pub mod relocation;
 pub mod skip;
 pub mod world;
+pub mod zig;
+mod zig_tables;
 
 pub use record::{ClusterRow, FirmRow, RegionRow, RunRecord, SiteRow};
 pub use world::{Site, World};

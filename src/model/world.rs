@@ -7,7 +7,7 @@
 
 use rand::seq::SliceRandom;
 use rand::Rng;
-use rand_distr::{Distribution, Exp1, LogNormal, StandardNormal};
+use rand_distr::{Distribution, LogNormal};
 
 use super::logn::ln;
 use crate::config::{ClusterType, Scenario};
@@ -442,13 +442,13 @@ pub fn spin_up(
         for a in 0..age {
             if laplace {
                 if to_year == 0 {
-                    vol = rng.sample::<f64, _>(Exp1).sqrt();
+                    vol = super::zig::exp1(rng).sqrt();
                     to_year = year;
                 }
                 to_year -= 1;
             }
-            let xi_a: f64 = rng.sample(StandardNormal);
-            let xi_s: f64 = rng.sample(StandardNormal);
+            let xi_a = super::zig::standard_normal(rng);
+            let xi_s = super::zig::standard_normal(rng);
             let u_exit: f64 = rng.random();
             ln_a += inn * sqdt * xi_a;
             let g = sec.demand_growth + gp.effects.productivity * ln_a;
