@@ -12,8 +12,6 @@
 //! branches call the platform's `exp` and `ln`, as rand_distr does
 //! (docs/model.md §7).
 
-#![allow(clippy::excessive_precision, clippy::unreadable_literal)]
-
 use super::zig_tables::{ZIG_EXP_F, ZIG_EXP_R, ZIG_EXP_X, ZIG_NORM_F, ZIG_NORM_R, ZIG_NORM_X};
 use rand::distr::Open01;
 use rand::Rng;
@@ -169,7 +167,7 @@ mod tests {
         let slow = same_as_rand_distr(
             3,
             n,
-            |r| standard_normal(r),
+            standard_normal,
             |r| r.sample(StandardNormal),
             first_ok,
         );
@@ -190,7 +188,7 @@ mod tests {
             let (i, x) = super::exp_try(bits);
             x < ZIG_EXP_X[i + 1]
         };
-        let slow = same_as_rand_distr(5, n, |r| exp1(r), |r| r.sample(Exp1), first_ok);
+        let slow = same_as_rand_distr(5, n, exp1, |r| r.sample(Exp1), first_ok);
         assert!(slow > n / 400 && slow < n / 20, "{slow} slow draws of {n}");
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         let tails = (0..n).filter(|_| exp1(&mut rng) > ZIG_EXP_X[1]).count();

@@ -1,12 +1,16 @@
 //! The ziggurat tables of rand_distr 0.5.1 (`src/ziggurat_tables.rs`, generated
 //! there by `ziggurat_tables.py`), copied value for value so that
-//! `super::standard_normal` and `super::exp1` return exactly what
+//! `model::zig::standard_normal` and `model::zig::exp1` return exactly what
 //! `rand_distr::StandardNormal` and `rand_distr::Exp1` return on the same
 //! stream (rand_distr keeps the tables private).
 //!
 //! Copyright 2018 Developers of the Rand project; Copyright 2013 The Rust
 //! Project Developers. Licensed under the Apache License, Version 2.0 or the
 //! MIT license, at your option (as this crate is).
+
+// The literals as rand_distr writes them (more digits than an f64 holds;
+// each parses to the same f64 there and here).
+#![allow(clippy::excessive_precision)]
 
 pub const ZIG_NORM_R: f64 = 3.654152885361008796;
 #[rustfmt::skip]
