@@ -4,16 +4,19 @@
 # that both see the same machine. This VM's speed drifts by 10–20% within
 # minutes, which alternated runs mistake for effects (docs/performance.md).
 #
-#   scripts/ab.sh [-n PAIRS] BIN_A BIN_B -- ARGS...
+#   scripts/ab.sh [-n PAIRS] BIN_A BIN_B -- ARGS... [--vs ARGS_B...]
 #
 # ARGS are given to both binaries; they should run on one thread (e.g.
-# `run --runs 200 --threads 1 --tables runs --quiet`). Each side gets its
-# own `--out` directory when ARGS contain `--out DIR` (DIR.a, DIR.b).
+# `run --runs 200 --threads 1 --tables runs --quiet`). With `--vs`, side B
+# gets ARGS_B instead: two commands of one build side by side, e.g. one
+# `--scale 200` run against 200 runs (issue 11's cost per firm-step). Each
+# side gets its own `--out` directory when its arguments contain `--out
+# DIR` (DIR.a, DIR.b).
 # Prints each pair's wall times and the sums; exits 2 on bad usage.
 set -euo pipefail
 
 usage() {
-    echo "usage: scripts/ab.sh [-n PAIRS] BIN_A BIN_B -- ARGS..." >&2
+    echo "usage: scripts/ab.sh [-n PAIRS] BIN_A BIN_B -- ARGS... [--vs ARGS_B...]" >&2
     exit 2
 }
 
@@ -29,6 +32,15 @@ shift 3
 for bin in "$a" "$b"; do
     [[ -x $bin ]] || { echo "scripts/ab.sh: $bin is not an executable file" >&2; exit 2; }
 done
+# Side A's arguments, and side B's (the same unless `--vs` splits them).
+args_a=() args_b=() vs=0
+for x in "$@"; do
+    if [[ $x == --vs && $vs == 0 ]]; then vs=1; continue; fi
+    if [[ $vs == 0 ]]; then args_a+=("$x"); else args_b+=("$x"); fi
+done
+[[ ${#args_a[@]} -gt 0 ]] || usage
+if [[ $vs == 0 ]]; then args_b=("${args_a[@]}"); fi
+[[ ${#args_b[@]} -gt 0 ]] || usage
 command -v taskset > /dev/null || { echo "scripts/ab.sh: taskset (util-linux) is needed" >&2; exit 2; }
 [[ $(nproc) -ge 2 ]] || { echo "scripts/ab.sh: needs two cores" >&2; exit 2; }
 
@@ -62,9 +74,9 @@ sum_a=0 sum_b=0
 for ((i = 1; i <= pairs; i++)); do
     # Sides swap cores each pair.
     ca=$(( (i + 1) % 2 )) cb=$(( i % 2 ))
-    timed a "$ca" "$a" "$@" &
+    timed a "$ca" "$a" "${args_a[@]}" &
     pa=$!
-    timed b "$cb" "$b" "$@" &
+    timed b "$cb" "$b" "${args_b[@]}" &
     pb=$!
     wait "$pa"
     wait "$pb"
