@@ -61,34 +61,17 @@ pub fn run_digests(frames: &[(Table, &DataFrame)]) -> PolarsResult<BTreeMap<u32,
 /// (SHA-256 is a stream: the digest is the same however its input is split,
 /// and one update per column costs far less than one per value).
 fn hash_column(h: &mut Sha256, s: &Series, buf: &mut Vec<u8>) -> PolarsResult<()> {
-    const NULL: u8 = 0xff;
     buf.clear();
     match s.dtype() {
         DataType::Float64 | DataType::Float32 => {
             let s = s.cast(&DataType::Float64)?;
-            let ca = s.f64()?;
-            if hash_memory(h, ca) {
-                return Ok(());
-            }
-            for v in ca.iter() {
-                match v {
-                    Some(x) => buf.extend_from_slice(&x.to_bits().to_le_bytes()),
-                    None => buf.push(NULL),
-                }
-            }
+            hash_numeric(h, s.f64()?, buf, f64::to_le_bytes);
+            return Ok(());
         }
         DataType::UInt64 | DataType::UInt32 | DataType::UInt16 | DataType::UInt8 => {
             let s = s.cast(&DataType::UInt64)?;
-            let ca = s.u64()?;
-            if hash_memory(h, ca) {
-                return Ok(());
-            }
-            for v in ca.iter() {
-                match v {
-                    Some(x) => buf.extend_from_slice(&x.to_le_bytes()),
-                    None => buf.push(NULL),
-                }
-            }
+            hash_numeric(h, s.u64()?, buf, u64::to_le_bytes);
+            return Ok(());
         }
         DataType::Boolean => {
             for v in s.bool()?.iter() {
@@ -111,20 +94,39 @@ fn hash_column(h: &mut Sha256, s: &Series, buf: &mut Vec<u8>) -> PolarsResult<()
         }
         _ => {
             let s = s.cast(&DataType::Int64)?;
-            let ca = s.i64()?;
-            if hash_memory(h, ca) {
-                return Ok(());
-            }
-            for v in ca.iter() {
-                match v {
-                    Some(x) => buf.extend_from_slice(&x.to_le_bytes()),
-                    None => buf.push(NULL),
-                }
-            }
+            hash_numeric(h, s.i64()?, buf, i64::to_le_bytes);
+            return Ok(());
         }
     }
     h.update(&buf[..]);
     Ok(())
+}
+
+/// The byte [`SCHEME`] writes for a null.
+const NULL: u8 = 0xff;
+
+/// Feeds an 8-byte numeric column to `h`: as its memory where that is the
+/// scheme's bytes (`hash_memory`), else each value's little-endian bytes
+/// (`le`) or [`NULL`], gathered in `buf` and handed over in one update.
+fn hash_numeric<T>(
+    h: &mut Sha256,
+    ca: &ChunkedArray<T>,
+    buf: &mut Vec<u8>,
+    le: fn(T::Native) -> [u8; 8],
+) where
+    T: PolarsNumericType,
+    T::Native: bytemuck::Pod,
+{
+    if hash_memory(h, ca) {
+        return;
+    }
+    for v in ca.iter() {
+        match v {
+            Some(x) => buf.extend_from_slice(&le(x)),
+            None => buf.push(NULL),
+        }
+    }
+    h.update(&buf[..]);
 }
 
 /// Hands `ca`'s values to `h` as their memory when that is the scheme's
