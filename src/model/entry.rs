@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use rand_distr::{Distribution, Poisson};
 
 use super::logn::ln;
-use super::world::{draw_firm, sample_cdf, Firm, Site, World};
+use super::world::{draw_firm, sample_cdf, Draws, Firm, Site, World};
 use crate::config::Shock;
 use crate::rng::Purpose;
 
@@ -57,21 +57,40 @@ pub struct SiteView {
     pub rent: f64,
 }
 
+/// The storage the phase reuses from step to step (`World::entry_bufs`),
+/// so that a step allocates and frees none of it (a `hanoi ×200` step has
+/// about 38,000 entrants, whose noise alone is 9 MB). What they hold means
+/// something only inside the phase.
+#[derive(Debug, Clone, Default)]
+pub struct EntryBufs {
+    views: Vec<SiteView>,
+    value: Vec<f64>,
+    /// The step's entrants: (sector, draws, home area, yearly volatility).
+    pending: Vec<(usize, Draws, usize, f64)>,
+    eps: Vec<f64>,
+    free: Vec<f64>,
+}
+
 impl World<'_> {
     /// Q, z and rent of every cluster, for the utility of a phase.
     pub fn site_views(&self) -> Vec<SiteView> {
+        let mut views = Vec::new();
+        self.site_views_into(&mut views);
+        views
+    }
+
+    /// `site_views` into `views` (its storage reused).
+    pub fn site_views_into(&self, views: &mut Vec<SiteView>) {
         let sc = self.sc;
-        self.clusters
-            .iter()
-            .map(|c| {
-                let q = c.quality;
-                SiteView {
-                    quality: q,
-                    z: c.z,
-                    rent: sc.accounts.rent_base * (0.5 + q),
-                }
-            })
-            .collect()
+        views.clear();
+        views.extend(self.clusters.iter().map(|c| {
+            let q = c.quality;
+            SiteView {
+                quality: q,
+                z: c.z,
+                rent: sc.accounts.rent_base * (0.5 + q),
+            }
+        }));
     }
 
     /// Deterministic part of U_c for a firm of `sector` at distance `dist` km.
@@ -82,8 +101,16 @@ impl World<'_> {
     /// `cluster_value` of every operating cluster and sector, indexed
     /// `c·K + s` (−∞ for planned clusters).
     pub fn cluster_values(&self, views: &[SiteView]) -> Vec<f64> {
+        let mut value = Vec::new();
+        self.cluster_values_into(views, &mut value);
+        value
+    }
+
+    /// `cluster_values` into `value` (its storage reused).
+    pub fn cluster_values_into(&self, views: &[SiteView], value: &mut Vec<f64>) {
         let k = self.sc.sectors.len();
-        let mut value = vec![f64::NEG_INFINITY; self.clusters.len() * k];
+        value.clear();
+        value.resize(self.clusters.len() * k, f64::NEG_INFINITY);
         let fill = |(c, row): (usize, &mut [f64])| {
             if self.clusters[c].operating() {
                 self.cluster_row(views, c, row);
@@ -96,7 +123,6 @@ impl World<'_> {
         } else {
             value.chunks_mut(k.max(1)).enumerate().for_each(fill);
         }
-        value
     }
 
     /// U_c without the distance term (it depends on the cluster and sector only).
@@ -162,20 +188,27 @@ impl World<'_> {
         let sc = self.sc;
         let dt = sc.time.dt;
         let mut attr = self.streams.stream(Purpose::Entry, step, 0);
-        let views = self.site_views();
+        let EntryBufs {
+            mut views,
+            mut value,
+            mut pending,
+            eps: mut eps_all,
+            mut free,
+        } = std::mem::take(&mut self.entry_bufs);
+        self.site_views_into(&mut views);
         let e = self.enforcement(step);
         let rpw = sc.growth.revenue_per_worker;
         // U_c without distance per (cluster, sector), refreshed for a cluster
         // when an entrant joins it (its counts and slack change).
         let k = sc.sectors.len();
         let beta_d = sc.entry.utility.distance;
-        let mut value = self.cluster_values(&views);
+        self.cluster_values_into(&views, &mut value);
         let n_eps = sc.entry.choice_set as usize + 1;
         let laplace = sc.growth.shock == Shock::Laplace;
         // Every sector's entrants are drawn first, then choose one after
         // another in a random order (MODEL.md §4.3), so that no sector always
         // chooses first when land is scarce.
-        let mut pending = Vec::new();
+        pending.clear();
         for s in 0..k {
             let sec = &sc.sectors[s];
             let lambda = sec.entry_rate * dt * (1.0 + sec.demand_growth).powf(t);
@@ -206,10 +239,11 @@ impl World<'_> {
         // each entrant's E when it chooses; either way the logarithm of an
         // alternative's E is taken only where it could win (`gumbel_beats`),
         // so the same choices.
-        let mut eps_all = Vec::new();
-        if pending.len() as u64 * 100 >= self.parallel_min_firms {
+        eps_all.clear();
+        let up_front = pending.len() as u64 * 100 >= self.parallel_min_firms;
+        if up_front {
             use rayon::prelude::*;
-            eps_all = vec![0.0; pending.len() * n_eps];
+            eps_all.resize(pending.len() * n_eps, 0.0);
             eps_all
                 .par_chunks_mut(n_eps)
                 .enumerate()
@@ -217,14 +251,22 @@ impl World<'_> {
         }
         // Free land by cluster, beside the utilities (a cluster's own value,
         // refreshed when an entrant joins it; read 30 times per entrant).
-        let mut free: Vec<f64> = self.clusters.iter().map(|c| c.free_land()).collect();
-        let mut own = vec![0.0; n_eps];
-        for (nth, (s, d, home, vol)) in pending.into_iter().enumerate() {
-            let eps: &[f64] = if eps_all.is_empty() {
-                noise(nth, &mut own);
-                &own
-            } else {
+        free.clear();
+        free.extend(self.clusters.iter().map(|c| c.free_land()));
+        let mut own = [0.0; 64];
+        let mut own_vec = Vec::new();
+        let own: &mut [f64] = if n_eps <= own.len() {
+            &mut own[..n_eps]
+        } else {
+            own_vec.resize(n_eps, 0.0);
+            &mut own_vec
+        };
+        for (nth, (s, d, home, vol)) in pending.drain(..).enumerate() {
+            let eps: &[f64] = if up_front {
                 &eps_all[nth * n_eps..(nth + 1) * n_eps]
+            } else {
+                noise(nth, own);
+                own
             };
             let mut best = self.home_utility(d.polluting, e) - eps[0].ln();
             let mut site = Site::Home(home as u32);
@@ -267,6 +309,13 @@ impl World<'_> {
             self.counters.entries += 1;
             self.counters.entries_total += 1;
         }
+        self.entry_bufs = EntryBufs {
+            views,
+            value,
+            pending,
+            eps: eps_all,
+            free,
+        };
     }
 }
 

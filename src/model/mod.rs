@@ -106,14 +106,10 @@ pub fn simulate_with(
         firms: Vec::new(),
         sites: world.site_rows(),
     };
-    let (r, c) = world.record();
-    rec.region.push(r);
-    rec.clusters.extend(c);
+    rec.region.push(world.record_into(&mut rec.clusters));
     for _ in 0..steps {
         world.step();
-        let (r, c) = world.record();
-        rec.region.push(r);
-        rec.clusters.extend(c);
+        rec.region.push(world.record_into(&mut rec.clusters));
     }
     if keep_firms {
         rec.firms = world.firm_rows();

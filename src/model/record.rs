@@ -131,13 +131,19 @@ struct ClusterSums {
     rev: f64,
     max_degree: u64,
     degree_sum: u64,
-    /// S·(1 − q_wastewater) of each polluting member, in member order.
-    untreated: Vec<f64>,
 }
 
 impl World<'_> {
     /// Phase 9: the region row and the cluster rows of the current step.
     pub fn record(&self) -> (RegionRow, Vec<ClusterRow>) {
+        let mut rows = Vec::with_capacity(self.clusters.len());
+        let r = self.record_into(&mut rows);
+        (r, rows)
+    }
+
+    /// `record`, with the cluster rows pushed onto `rows` (a run's rows of
+    /// every step, so that a step allocates no vector of its own).
+    pub fn record_into(&self, rows: &mut Vec<ClusterRow>) -> RegionRow {
         let sc = self.sc;
         let p = &sc.infrastructure;
         let rpw = sc.growth.revenue_per_worker;
@@ -156,12 +162,13 @@ impl World<'_> {
             waste: self.counters.waste,
             ..Default::default()
         };
-        let mut rows = Vec::with_capacity(self.clusters.len());
+        rows.reserve(self.clusters.len());
         let (mut qa, mut area_op) = (0.0, 0.0);
         let mut degree_sum = 0u64;
         // Each cluster's sums over its members (in parallel in a big world),
         // then folded into the region row in cluster order; the untreated
-        // pollution is summed firm by firm in member order, as one pass would.
+        // pollution is summed there firm by firm in member order, as one
+        // pass would.
         let world = self;
         let parts = map_units(self.parallel(), self.clusters.len(), |ci| {
             let c = &world.clusters[ci];
@@ -172,9 +179,6 @@ impl World<'_> {
                 let deg = partners.len() as u64;
                 part.max_degree = part.max_degree.max(deg);
                 part.degree_sum += deg;
-                if f.polluting {
-                    part.untreated.push(f.size * (1.0 - c.q[2]));
-                }
             }
             part
         });
@@ -186,8 +190,9 @@ impl World<'_> {
             let links = part.degree_sum - c.internal_links;
             r.max_degree = r.max_degree.max(part.max_degree);
             degree_sum += part.degree_sum;
-            for t in part.untreated {
-                r.pollution_untreated += t;
+            // S·(1 − q_wastewater) of each polluting member.
+            for f in c.held.iter().filter(|f| f.polluting) {
+                r.pollution_untreated += f.size * (1.0 - c.q[2]);
             }
             r.firms_clusters += c.members.len() as u64;
             r.employment += emp;
@@ -238,7 +243,7 @@ impl World<'_> {
         r.firms = r.firms_clusters + r.firms_residential;
         r.links = degree_sum / 2;
         r.mean_quality = if area_op > 0.0 { qa / area_op } else { 0.0 };
-        (r, rows)
+        r
     }
 
     /// The sites (clusters, then residential areas) with their positions.

@@ -15,11 +15,12 @@ use rand::Rng;
 use super::expo::exp;
 use super::logn::ln;
 use super::skip::Gaps;
-use super::world::{map_units, Site, World};
+use super::world::{for_units, map_units, Site, World};
 use crate::config::ClusterType;
 use crate::rng::Purpose;
 
 /// One cluster of a home's choice set for one sector, in a step.
+#[derive(Debug, Clone)]
 struct Choice {
     /// exp(U_c − max), the logit weight.
     shifted: f64,
@@ -32,14 +33,33 @@ struct Choice {
 
 /// A home's choice set for one sector in a step, with the inclusive value
 /// over all of it (every cluster feasible) and the nearest distance.
+#[derive(Debug, Clone, Default)]
 struct ChoiceSet {
     cands: Vec<Choice>,
     iv_max: f64,
     d_min: f64,
 }
 
+/// The storage the phase reuses from step to step (`World::reloc_bufs`),
+/// so that a step allocates and frees no choice set: the choice sets the
+/// step's movers need, in `keys` order, and where each key's set is. What
+/// they hold means something only inside the phase.
+#[derive(Debug, Clone, Default)]
+pub struct RelocBufs {
+    /// At least as many sets as a step needs; the first `keys.len()` are
+    /// this step's, the rest keep their storage for a later step.
+    sets: Vec<ChoiceSet>,
+    /// By (home area, sector): the index of its set in `sets`, or
+    /// `u32::MAX` where no mover needs it.
+    slot: Vec<u32>,
+    views: Vec<super::entry::SiteView>,
+    value: Vec<f64>,
+    /// The firms that passed the first bound, as `relocation` lists them.
+    pass: Vec<(Resident, usize, f64, bool)>,
+}
+
 /// A residential firm that may move, as the phase reads it.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Resident {
     firm: u32,
     polluting: bool,
@@ -57,7 +77,14 @@ impl World<'_> {
         let rp = &sc.relocation;
         let dt = sc.time.dt;
         let e = self.enforcement(step);
-        let views = self.site_views();
+        let RelocBufs {
+            mut sets,
+            mut slot,
+            mut views,
+            mut value,
+            mut pass,
+        } = std::mem::take(&mut self.reloc_bufs);
+        self.site_views_into(&mut views);
         let k = sc.sectors.len();
         let forced_on = rp.forced_after_step.is_some_and(|s| step > s);
         let p_force = 1.0 - exp(-rp.force_rate * dt);
@@ -69,7 +96,7 @@ impl World<'_> {
         // firm needs (see the bounds below). Which clusters have room is
         // checked per firm, as land fills during the phase.
         let beta_d = sc.entry.utility.distance;
-        let value = self.cluster_values(&views);
+        self.cluster_values_into(&views, &mut value);
         // The nearest lists, out of the areas for the phase (moves do not
         // change them) and put back at its end.
         let nearest: Vec<Vec<(f64, u32)>> = self
@@ -93,29 +120,27 @@ impl World<'_> {
             row
         })
         .concat();
-        let choice_set = |ix: usize| -> ChoiceSet {
+        // `set` becomes the choice set of key `ix`, in its own storage.
+        let choice_set = |ix: usize, set: &mut ChoiceSet| {
             let m = u_max[ix];
-            let cands: Vec<Choice> = nearest[ix / k]
+            set.cands.clear();
+            set.cands.extend(nearest[ix / k].iter().map(|n| Choice {
+                shifted: exp(utility(ix, n) - m),
+                max: m,
+                cluster: n.1,
+                dist: n.0,
+            }));
+            let total: f64 = set.cands.iter().map(|ch| ch.shifted).sum();
+            set.d_min = set
+                .cands
                 .iter()
-                .map(|n| Choice {
-                    shifted: exp(utility(ix, n) - m),
-                    max: m,
-                    cluster: n.1,
-                    dist: n.0,
-                })
-                .collect();
-            let total: f64 = cands.iter().map(|ch| ch.shifted).sum();
-            let d_min = cands.iter().map(|ch| ch.dist).fold(f64::INFINITY, f64::min);
-            let iv_max = if total > 0.0 {
+                .map(|ch| ch.dist)
+                .fold(f64::INFINITY, f64::min);
+            set.iv_max = if total > 0.0 {
                 m + ln(total)
             } else {
                 f64::NEG_INFINITY
             };
-            ChoiceSet {
-                cands,
-                iv_max,
-                d_min,
-            }
         };
 
         let mut rng = self.streams.stream(Purpose::Relocation, step, 0);
@@ -175,7 +200,7 @@ impl World<'_> {
         // random order of all residents gives them, MODEL.md §4.6) and each
         // draws the uniform for its destination. The same law as a uniform
         // per firm and a shuffle of every resident, with draws for a few.
-        let mut pass: Vec<(Resident, usize, f64, bool)> = Vec::new();
+        pass.clear();
         let mut found: Vec<(u32, f64, bool)> = Vec::new();
         for (a, area) in self.areas.iter().enumerate() {
             let members = &area.members;
@@ -225,24 +250,35 @@ impl World<'_> {
             }
         }
         pass.shuffle(&mut rng);
-        let mut needed = vec![false; self.areas.len() * k];
+        // The keys the movers need, in key order, each with its set's
+        // index in `slot`; their sets computed into the reused storage.
+        const NONE: u32 = u32::MAX;
+        const NEEDED: u32 = u32::MAX - 1;
+        slot.clear();
+        slot.resize(self.areas.len() * k, NONE);
         for &(_, ix, ..) in &pass {
-            needed[ix] = true;
+            slot[ix] = NEEDED;
         }
-        let keys: Vec<usize> = (0..needed.len()).filter(|&ix| needed[ix]).collect();
-        let sets = map_units(parallel, keys.len(), |n| choice_set(keys[n]));
-        let mut choices: Vec<Option<ChoiceSet>> = (0..needed.len()).map(|_| None).collect();
-        for (ix, set) in keys.into_iter().zip(sets) {
-            choices[ix] = Some(set);
+        let mut keys: Vec<usize> = Vec::new();
+        for (ix, s) in slot.iter_mut().enumerate() {
+            if *s == NEEDED {
+                *s = keys.len() as u32;
+                keys.push(ix);
+            }
         }
-        for (r, ix, u, forced) in pass {
+        if sets.len() < keys.len() {
+            sets.resize_with(keys.len(), ChoiceSet::default);
+        }
+        for_units(parallel, &mut sets[..keys.len()], |n, set| {
+            choice_set(keys[n], set)
+        });
+        for (r, ix, u, forced) in pass.drain(..) {
             // Its destination's uniform, in the shuffled order (the only
             // draw left: the moves draw nothing else).
             let u_dest: f64 = rng.random();
             let (i, pol, land) = (r.firm, r.polluting, r.land);
-            let set = choices[ix]
-                .as_ref()
-                .expect("computed for every firm that passed the first bound");
+            // Computed for every firm that passed the first bound.
+            let set = &sets[slot[ix] as usize];
             if bounded && !forced {
                 let (iv_max, d_min) = (set.iv_max, set.d_min);
                 let cost_min = rp.move_cost_per_ha * land * (1.0 + d_min / 10.0);
@@ -284,6 +320,13 @@ impl World<'_> {
         for (a, list) in self.areas.iter_mut().zip(nearest) {
             a.nearest = list;
         }
+        self.reloc_bufs = RelocBufs {
+            sets,
+            slot,
+            views,
+            value,
+            pass,
+        };
         for &i in &closed {
             self.kill_firm(i);
         }

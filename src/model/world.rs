@@ -219,6 +219,11 @@ pub struct World<'a> {
     /// writes it into the firms; empty otherwise.
     pub(super) spill_bufs: Vec<Vec<(f64, f64)>>,
     pub(super) spill_pending: bool,
+    /// The choice sets relocation reuses from step to step, as
+    /// `growth_bufs`.
+    pub(super) reloc_bufs: super::relocation::RelocBufs,
+    /// Entry's storage, likewise.
+    pub(super) entry_bufs: super::entry::EntryBufs,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
     /// only larger; `rebuild_nearest` and each step's establish renew it).
@@ -364,6 +369,7 @@ fn draw_types(sc: &Scenario, n: usize, rng: &mut Stream) -> Vec<ClusterType> {
 }
 
 /// A new firm's draws (MODEL.md §4.3): size, productivity, polluting, land.
+#[derive(Debug, Clone)]
 pub struct Draws {
     pub size: f64,
     pub productivity: f64,
@@ -843,6 +849,8 @@ impl<'a> World<'a> {
             growth_bufs: Default::default(),
             spill_bufs: Vec::new(),
             spill_pending: false,
+            reloc_bufs: Default::default(),
+            entry_bufs: Default::default(),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
