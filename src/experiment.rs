@@ -12,7 +12,9 @@
 //!
 //! # Invariants
 //! - Run r is `model::simulate(scenario, seed, r, keep_firms)`, nothing else:
-//!   its data depends only on (scenario, seed, r).
+//!   its data depends only on (scenario, seed, r). (A job that writes no
+//!   `clusters` table runs it through `model::simulate_keeping` without
+//!   keeping the cluster rows: the same run, less memory.)
 //! - The runs of a batch are computed in parallel in a local rayon pool, then
 //!   written in run order, so the files never depend on the thread count or
 //!   on the order in which runs finish. Rows are ordered by run, step, cluster.
@@ -168,10 +170,17 @@ pub fn memory_estimate(spec: &JobSpec, threads: usize) -> f64 {
     let areas = f64::from(s.residential.areas) + s.residential.explicit.len() as f64;
     let steps = f64::from(s.time.steps) + 1.0;
     let keep = if spec.keep_firms { 1.0 } else { 0.0 };
+    let keep_clusters = if job_table_list(spec).contains(&Table::Clusters) {
+        1.0
+    } else {
+        0.0
+    };
     // Bytes per run of the recorded rows: region ~200 B per step, clusters
-    // ~170 B per cluster and step, sites ~80 B, the firm snapshot ~80 B a firm.
-    let record =
-        steps * (200.0 + 170.0 * clusters) + 80.0 * (clusters + areas) + keep * 80.0 * firms;
+    // ~170 B per cluster and step (kept only for a `clusters` table), sites
+    // ~80 B, the firm snapshot ~80 B a firm.
+    let record = steps * (200.0 + keep_clusters * 170.0 * clusters)
+        + 80.0 * (clusters + areas)
+        + keep * 80.0 * firms;
     // The world of one run: firms with their links.
     let degree = f64::from(s.cooperation.max_degree.min(64));
     let world = firms * (300.0 + 16.0 * degree) + clusters * 2_000.0;
@@ -411,15 +420,16 @@ fn simulate_batch(
     runs: &[u32],
     progress: &Progress,
 ) -> Vec<RunOutput> {
+    // A job that writes no `clusters` table does not keep the cluster rows.
+    let keep = crate::model::Keep {
+        firms: spec.keep_firms,
+        clusters: job_table_list(spec).contains(&Table::Clusters),
+    };
     pool.install(|| {
         runs.par_iter()
             .map(|&run| {
-                let record = crate::model::simulate(
-                    &spec.scenario,
-                    spec.seed,
-                    u64::from(run),
-                    spec.keep_firms,
-                );
+                let record =
+                    crate::model::simulate_keeping(&spec.scenario, spec.seed, u64::from(run), keep);
                 progress.advance(1);
                 RunOutput { run, record }
             })

@@ -78,13 +78,33 @@ impl World<'_> {
 /// return its records: step 0 (the initial state) and steps 1..=steps.
 /// Depends only on (scenario, master_seed, run).
 pub fn simulate(scenario: &Scenario, master_seed: u64, run: u64, keep_firms: bool) -> RunRecord {
-    simulate_with(
+    simulate_keeping(
         scenario,
         master_seed,
         run,
-        keep_firms,
-        growth::PARALLEL_MIN_FIRMS,
+        Keep {
+            firms: keep_firms,
+            clusters: true,
+        },
     )
+}
+
+/// What a run's record keeps besides its region rows (every step) and its
+/// sites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keep {
+    /// The final firm snapshot (`RunRecord::firms`).
+    pub firms: bool,
+    /// The cluster rows of every step (`RunRecord::clusters`); without
+    /// them the record is empty there, and the run is the same (a job that
+    /// writes no `clusters` table need not hold them: a `hanoi ×200`
+    /// run's are about 200 MB).
+    pub clusters: bool,
+}
+
+/// `simulate`, keeping what `keep` says.
+pub fn simulate_keeping(scenario: &Scenario, master_seed: u64, run: u64, keep: Keep) -> RunRecord {
+    simulate_in(scenario, master_seed, run, keep, growth::PARALLEL_MIN_FIRMS)
 }
 
 /// `simulate` with the size (alive firms) from which the local phases run
@@ -97,21 +117,47 @@ pub fn simulate_with(
     keep_firms: bool,
     parallel_min_firms: u64,
 ) -> RunRecord {
+    let keep = Keep {
+        firms: keep_firms,
+        clusters: true,
+    };
+    simulate_in(scenario, master_seed, run, keep, parallel_min_firms)
+}
+
+fn simulate_in(
+    scenario: &Scenario,
+    master_seed: u64,
+    run: u64,
+    keep: Keep,
+    parallel_min_firms: u64,
+) -> RunRecord {
     let mut world = World::new(scenario, master_seed, run);
     world.parallel_min_firms = parallel_min_firms;
     let steps = scenario.time.steps;
     let mut rec = RunRecord {
         region: Vec::with_capacity(steps as usize + 1),
-        clusters: Vec::with_capacity((steps as usize + 1) * world.clusters.len()),
+        clusters: Vec::new(),
         firms: Vec::new(),
         sites: world.site_rows(),
     };
-    rec.region.push(world.record_into(&mut rec.clusters));
+    // The cluster rows go onto the record's, or into one step's buffer.
+    let mut step_rows = Vec::new();
+    let rows = if keep.clusters {
+        rec.clusters
+            .reserve((steps as usize + 1) * world.clusters.len());
+        &mut rec.clusters
+    } else {
+        &mut step_rows
+    };
+    rec.region.push(world.record_into(rows));
     for _ in 0..steps {
         world.step();
-        rec.region.push(world.record_into(&mut rec.clusters));
+        if !keep.clusters {
+            rows.clear();
+        }
+        rec.region.push(world.record_into(rows));
     }
-    if keep_firms {
+    if keep.firms {
         rec.firms = world.firm_rows();
     }
     rec

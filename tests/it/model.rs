@@ -151,6 +151,25 @@ fn same_seed_same_records_different_seed_differs() {
     assert_eq!(a.clusters.len(), (sc.time.steps as usize + 1) * 20);
 }
 
+/// A run that does not keep its cluster rows (a job without a `clusters`
+/// table) is the same run: the same region rows, sites and firms, and no
+/// cluster rows.
+#[test]
+fn a_run_without_its_cluster_rows_is_the_same_run() {
+    let sc = small_scenario();
+    let full = simulate(&sc, 7, 3, true);
+    let keep = clustersim::model::Keep {
+        firms: true,
+        clusters: false,
+    };
+    let lean = clustersim::model::simulate_keeping(&sc, 7, 3, keep);
+    assert!(lean.clusters.is_empty());
+    assert!(!full.clusters.is_empty() && !full.firms.is_empty());
+    assert_eq!(lean.region, full.region);
+    assert_eq!(lean.sites, full.sites);
+    assert_eq!(lean.firms, full.firms);
+}
+
 /// The local phases over sites, the incumbents' warm-up and the entrants'
 /// noise run in parallel for a big world (`parallel_min_firms`). Forced on
 /// (0) in pools of 1, 2 and 3 threads, the record, firms included, must be
