@@ -169,12 +169,9 @@ pub fn memory_estimate(spec: &JobSpec, threads: usize) -> f64 {
     let clusters = f64::from(s.clusters.operating) + f64::from(s.clusters.planned);
     let areas = f64::from(s.residential.areas) + s.residential.explicit.len() as f64;
     let steps = f64::from(s.time.steps) + 1.0;
-    let keep = if spec.keep_firms { 1.0 } else { 0.0 };
-    let keep_clusters = if job_table_list(spec).contains(&Table::Clusters) {
-        1.0
-    } else {
-        0.0
-    };
+    let kept = job_keep(spec);
+    let keep = if kept.firms { 1.0 } else { 0.0 };
+    let keep_clusters = if kept.clusters { 1.0 } else { 0.0 };
     // Bytes per run of the recorded rows: region ~200 B per step, clusters
     // ~170 B per cluster and step (kept only for a `clusters` table), sites
     // ~80 B, the firm snapshot ~80 B a firm.
@@ -412,6 +409,15 @@ fn job_table_list(spec: &JobSpec) -> Vec<Table> {
     }
 }
 
+/// What each run of `spec` keeps: the firm snapshot with `--firms`, the
+/// cluster rows only when the job writes a `clusters` table.
+fn job_keep(spec: &JobSpec) -> crate::model::Keep {
+    crate::model::Keep {
+        firms: spec.keep_firms,
+        clusters: job_table_list(spec).contains(&Table::Clusters),
+    }
+}
+
 /// Simulate the runs of one batch in `pool`, returned in run order; the
 /// progress bar moves as each run finishes.
 fn simulate_batch(
@@ -420,11 +426,7 @@ fn simulate_batch(
     runs: &[u32],
     progress: &Progress,
 ) -> Vec<RunOutput> {
-    // A job that writes no `clusters` table does not keep the cluster rows.
-    let keep = crate::model::Keep {
-        firms: spec.keep_firms,
-        clusters: job_table_list(spec).contains(&Table::Clusters),
-    };
+    let keep = job_keep(spec);
     pool.install(|| {
         runs.par_iter()
             .map(|&run| {

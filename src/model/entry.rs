@@ -253,20 +253,13 @@ impl World<'_> {
         // refreshed when an entrant joins it; read 30 times per entrant).
         free.clear();
         free.extend(self.clusters.iter().map(|c| c.free_land()));
-        let mut own = [0.0; 64];
-        let mut own_vec = Vec::new();
-        let own: &mut [f64] = if n_eps <= own.len() {
-            &mut own[..n_eps]
-        } else {
-            own_vec.resize(n_eps, 0.0);
-            &mut own_vec
-        };
+        let mut own = vec![0.0; n_eps];
         for (nth, (s, d, home, vol)) in pending.drain(..).enumerate() {
             let eps: &[f64] = if up_front {
                 &eps_all[nth * n_eps..(nth + 1) * n_eps]
             } else {
-                noise(nth, own);
-                own
+                noise(nth, &mut own);
+                &own
             };
             let mut best = self.home_utility(d.polluting, e) - eps[0].ln();
             let mut site = Site::Home(home as u32);

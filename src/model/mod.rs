@@ -78,14 +78,12 @@ impl World<'_> {
 /// return its records: step 0 (the initial state) and steps 1..=steps.
 /// Depends only on (scenario, master_seed, run).
 pub fn simulate(scenario: &Scenario, master_seed: u64, run: u64, keep_firms: bool) -> RunRecord {
-    simulate_keeping(
+    simulate_with(
         scenario,
         master_seed,
         run,
-        Keep {
-            firms: keep_firms,
-            clusters: true,
-        },
+        keep_firms,
+        growth::PARALLEL_MIN_FIRMS,
     )
 }
 
