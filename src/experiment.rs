@@ -19,7 +19,11 @@
 //!   written in run order, so the files never depend on the thread count or
 //!   on the order in which runs finish. Rows are ordered by run, step, cluster.
 //! - At most two batches are in memory: the one being written and the one
-//!   being computed.
+//!   being computed. A batch is written table by table, each a few whole
+//!   runs at a time (`tables::chunks`): one chunk's frame at a time. The
+//!   records the writer is done with come back and the next batch's runs
+//!   are written into them (`model::simulate_reusing`), so that a job does
+//!   not ask the kernel for every run's rows anew.
 //! - The output directory (layout, locks, manifest, resume checks) is owned by
 //!   [`crate::output::jobdir::JobDir`]: a batch is done when the manifest
 //!   records all its tables' part files and they pass the checks.
@@ -160,9 +164,10 @@ pub fn scenario_ron(scenario: &Scenario) -> String {
     crate::config::to_ron_pretty(scenario)
 }
 
-/// An estimate of the memory a job needs, in bytes: the batches in memory
-/// (two, each built into frames and encoded once more) and one world per
-/// worker thread, from the scenario's sizes (see `docs/limits.md`).
+/// An estimate of the memory a job needs, in bytes: the batches of records
+/// in memory (two: one simulated, one written), the frames of the chunk
+/// being written, and one world per worker thread, from the scenario's
+/// sizes (see `docs/limits.md`).
 pub fn memory_estimate(spec: &JobSpec, threads: usize) -> f64 {
     let s = &spec.scenario;
     let (firms, _) = crate::config::validate::expected_firms(s);
@@ -184,7 +189,10 @@ pub fn memory_estimate(spec: &JobSpec, threads: usize) -> f64 {
     let batch = spec
         .batch
         .min(spec.shard.run_count(spec.runs).max(1) as usize) as f64;
-    3.0 * 2.0 * batch * record + threads as f64 * world + 64.0 * 1024.0 * 1024.0
+    // A chunk is whole runs of about `CHUNK_ROWS` rows (~200 B each), or one
+    // run when that is bigger; its frames and their encoding, ~3× its rows.
+    let chunk = 3.0 * record.max(tables::CHUNK_ROWS as f64 * 200.0);
+    2.0 * batch * record + chunk + threads as f64 * world + 64.0 * 1024.0 * 1024.0
 }
 
 /// The machine's memory in bytes (Linux `/proc/meminfo` MemTotal), if known.
@@ -418,20 +426,31 @@ fn job_keep(spec: &JobSpec) -> crate::model::Keep {
     }
 }
 
-/// Simulate the runs of one batch in `pool`, returned in run order; the
-/// progress bar moves as each run finishes.
+/// Simulate the runs of one batch in `pool`, returned in run order, each
+/// into one of the `spent` records while they last (see
+/// `model::simulate_reusing`); the progress bar moves as each run finishes.
 fn simulate_batch(
     pool: &rayon::ThreadPool,
     spec: &JobSpec,
     runs: &[u32],
     progress: &Progress,
+    spent: &mut Vec<crate::model::RunRecord>,
 ) -> Vec<RunOutput> {
     let keep = job_keep(spec);
+    let todo: Vec<(u32, crate::model::RunRecord)> = runs
+        .iter()
+        .map(|&run| (run, spent.pop().unwrap_or_default()))
+        .collect();
     pool.install(|| {
-        runs.par_iter()
-            .map(|&run| {
-                let record =
-                    crate::model::simulate_keeping(&spec.scenario, spec.seed, u64::from(run), keep);
+        todo.into_par_iter()
+            .map(|(run, spent)| {
+                let record = crate::model::simulate_reusing(
+                    &spec.scenario,
+                    spec.seed,
+                    u64::from(run),
+                    keep,
+                    spent,
+                );
                 progress.advance(1);
                 RunOutput { run, record }
             })
@@ -492,7 +511,12 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
     let batches: Vec<(usize, Vec<u32>)> = todo.iter().map(|&b| (b, job.batch_runs(b))).collect();
     let mut interrupted = false;
     let write_result: anyhow::Result<()> = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<RunOutput>)>(1);
+        // A batch is handed over when the writer takes it (no batch waits in
+        // between), so at most two are in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<RunOutput>)>(0);
+        // The records the writer is done with come back, for the next
+        // batch's runs to be written into (less memory asked of the kernel).
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<RunOutput>>();
         let job = &mut job;
         let progress = &progress;
         let sectors = &sectors;
@@ -500,24 +524,31 @@ pub fn run_job(spec: &JobSpec) -> anyhow::Result<JobReport> {
             for (b, outputs) in rx {
                 job.write_batch(
                     b,
-                    |table| {
-                        let df = tables::frame(table, &outputs, spec.seed, &spec.extra, sectors)?;
+                    |table| tables::chunks(table, &outputs),
+                    |table, runs| {
+                        let chunk = &outputs[runs];
+                        let df = tables::frame(table, chunk, spec.seed, &spec.extra, sectors)?;
                         tables::thin(table, df, spec.record.every, spec.scenario.time.steps)
                     },
                     &tables::unit,
                 )?;
+                // The main thread may be gone (it stopped early).
+                let _ = back_tx.send(outputs);
             }
             Ok(())
         });
+        let mut spent = Vec::new();
         for (b, runs) in &batches {
             if stop_requested() {
                 interrupted = true;
                 break;
             }
-            if tx
-                .send((*b, simulate_batch(&pool, spec, runs, progress)))
-                .is_err()
-            {
+            for outputs in back_rx.try_iter() {
+                spent.extend(outputs.into_iter().map(|o| o.record));
+            }
+            spent.truncate(runs.len());
+            let outputs = simulate_batch(&pool, spec, runs, progress, &mut spent);
+            if tx.send((*b, outputs)).is_err() {
                 break; // The writer failed; its error is reported below.
             }
         }

@@ -102,7 +102,29 @@ pub struct Keep {
 
 /// `simulate`, keeping what `keep` says.
 pub fn simulate_keeping(scenario: &Scenario, master_seed: u64, run: u64, keep: Keep) -> RunRecord {
-    simulate_in(scenario, master_seed, run, keep, growth::PARALLEL_MIN_FIRMS)
+    simulate_reusing(scenario, master_seed, run, keep, RunRecord::default())
+}
+
+/// `simulate_keeping` written into `spent`, a record that is no longer
+/// needed, whose rows are cleared and whose memory is reused: the same
+/// record, without asking the allocator (and the kernel) for the rows'
+/// memory again. A many-run job hands each run a record the writer is done
+/// with.
+pub fn simulate_reusing(
+    scenario: &Scenario,
+    master_seed: u64,
+    run: u64,
+    keep: Keep,
+    spent: RunRecord,
+) -> RunRecord {
+    simulate_in(
+        scenario,
+        master_seed,
+        run,
+        keep,
+        growth::PARALLEL_MIN_FIRMS,
+        spent,
+    )
 }
 
 /// `simulate` with the size (alive firms) from which the local phases run
@@ -119,7 +141,14 @@ pub fn simulate_with(
         firms: keep_firms,
         clusters: true,
     };
-    simulate_in(scenario, master_seed, run, keep, parallel_min_firms)
+    simulate_in(
+        scenario,
+        master_seed,
+        run,
+        keep,
+        parallel_min_firms,
+        RunRecord::default(),
+    )
 }
 
 fn simulate_in(
@@ -128,16 +157,17 @@ fn simulate_in(
     run: u64,
     keep: Keep,
     parallel_min_firms: u64,
+    mut rec: RunRecord,
 ) -> RunRecord {
     let mut world = World::new(scenario, master_seed, run);
     world.parallel_min_firms = parallel_min_firms;
     let steps = scenario.time.steps;
-    let mut rec = RunRecord {
-        region: Vec::with_capacity(steps as usize + 1),
-        clusters: Vec::new(),
-        firms: Vec::new(),
-        sites: world.site_rows(),
-    };
+    rec.region.clear();
+    rec.clusters.clear();
+    rec.firms.clear();
+    rec.sites.clear();
+    rec.region.reserve(steps as usize + 1);
+    rec.sites.extend(world.site_rows());
     // The cluster rows go onto the record's, or into one step's buffer.
     let mut step_rows = Vec::new();
     let rows = if keep.clusters {
@@ -156,7 +186,7 @@ fn simulate_in(
         rec.region.push(world.record_into(rows));
     }
     if keep.firms {
-        rec.firms = world.firm_rows();
+        rec.firms.extend(world.firm_rows());
     }
     rec
 }

@@ -18,9 +18,26 @@ byte, strings as their length (u64 LE) and UTF-8 bytes, null as the byte 0xff";
 /// The digest of every run in `frames` (the tables of one batch, in write
 /// order, rows ordered by run as the writer orders them), by run.
 pub fn run_digests(frames: &[(Table, &DataFrame)]) -> PolarsResult<BTreeMap<u32, String>> {
-    let mut hashers: BTreeMap<u32, Sha256> = BTreeMap::new();
-    let mut buf = Vec::new();
+    let mut digests = RunDigests::default();
     for (table, df) in frames {
+        digests.add(*table, df)?;
+    }
+    Ok(digests.finish())
+}
+
+/// The runs' digests fed frame by frame: the tables in write order, and a
+/// table's rows in one frame or in several, each holding whole runs (a run's
+/// rows of one table in one frame). Fed so, it gives what [`run_digests`]
+/// gives for the whole tables.
+#[derive(Default)]
+pub struct RunDigests {
+    hashers: BTreeMap<u32, Sha256>,
+    buf: Vec<u8>,
+}
+
+impl RunDigests {
+    /// Feeds `df`'s rows of `table` to the digests of their runs.
+    pub fn add(&mut self, table: Table, df: &DataFrame) -> PolarsResult<()> {
         let runs: Vec<u32> = df
             .column("run")?
             .cast(&DataType::Int64)?
@@ -37,20 +54,25 @@ pub fn run_digests(frames: &[(Table, &DataFrame)]) -> PolarsResult<BTreeMap<u32,
             }
         }
         for (run, start, end) in ranges {
-            let h = hashers.entry(run).or_default();
+            let h = self.hashers.entry(run).or_default();
             h.update(table.name().as_bytes());
             let part = df.slice(start as i64, end - start);
             for c in part.columns() {
                 h.update(c.name().as_bytes());
                 h.update(c.dtype().to_string().as_bytes());
-                hash_column(h, c.as_materialized_series(), &mut buf)?;
+                hash_column(h, c.as_materialized_series(), &mut self.buf)?;
             }
         }
+        Ok(())
     }
-    Ok(hashers
-        .into_iter()
-        .map(|(run, h)| (run, super::manifest::hex(&h.finalize())))
-        .collect())
+
+    /// The digest of every run fed, by run.
+    pub fn finish(self) -> BTreeMap<u32, String> {
+        self.hashers
+            .into_iter()
+            .map(|(run, h)| (run, super::manifest::hex(&h.finalize())))
+            .collect()
+    }
 }
 
 /// Feeds column `s`'s values to `h` as [`SCHEME`] spells them. A numeric
@@ -165,6 +187,29 @@ mod tests {
             d[&1]
         );
         assert_ne!(run_digests(&[(Table::Clusters, &one)]).unwrap()[&1], d[&1]);
+    }
+
+    /// Fed in frames of whole runs, table after table, the digests are the
+    /// whole tables' digests; a run's rows of one table split over two
+    /// frames are not (the scheme hashes a run's part column by column).
+    #[test]
+    fn digests_fed_by_chunks_of_whole_runs_are_the_same() {
+        let region = df!("run" => [0i32, 0, 1, 2, 2], "x" => [1.0f64, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        let sites = df!("run" => [0i32, 1, 1, 2], "k" => [7i64, 8, 9, 10]).unwrap();
+        let whole = run_digests(&[(Table::Region, &region), (Table::Sites, &sites)]).unwrap();
+        let mut fed = RunDigests::default();
+        fed.add(Table::Region, &region.slice(0, 3)).unwrap();
+        fed.add(Table::Region, &region.slice(3, 2)).unwrap();
+        fed.add(Table::Sites, &sites.slice(0, 1)).unwrap();
+        fed.add(Table::Sites, &sites.slice(1, 3)).unwrap();
+        assert_eq!(fed.finish(), whole);
+        let mut split = RunDigests::default();
+        split.add(Table::Region, &region.slice(0, 1)).unwrap();
+        split.add(Table::Region, &region.slice(1, 4)).unwrap();
+        split.add(Table::Sites, &sites).unwrap();
+        let split = split.finish();
+        assert_ne!(split[&0], whole[&0]);
+        assert_eq!(split[&1], whole[&1]);
     }
 
     /// The digest is SHA-256 of exactly the bytes [`SCHEME`] spells out,

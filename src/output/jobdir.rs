@@ -623,28 +623,35 @@ impl JobDir {
         &self.manifest_path
     }
 
-    /// Write batch `b`: the frame of every table from `frame`, each as its part
-    /// file (atomically), then the manifest recording them.
-    pub fn write_batch(
+    /// Write batch `b`: every table as its part file (atomically), built and
+    /// written chunk by chunk: `chunks(table)` gives the chunks (in order)
+    /// and `frame(table, chunk)` a chunk's frame, so that only one chunk's
+    /// frame is in memory; then the manifest recording the parts.
+    pub fn write_batch<C>(
         &mut self,
         b: usize,
-        mut frame: impl FnMut(Table) -> PolarsResult<DataFrame>,
+        chunks: impl Fn(Table) -> Vec<C>,
+        mut frame: impl FnMut(Table, C) -> PolarsResult<DataFrame>,
         units: &dyn Fn(Table, &str) -> Option<&'static str>,
     ) -> anyhow::Result<()> {
-        let mut frames = Vec::new();
-        for table in self.tables.clone() {
-            let df = frame(table)
-                .with_context(|| format!("cannot build the {} table of batch {b}", table.name()))?;
-            frames.push((table, df));
-        }
-        let refs: Vec<(Table, &DataFrame)> = frames.iter().map(|(t, df)| (*t, df)).collect();
-        let digests = super::digest::run_digests(&refs)
-            .with_context(|| format!("cannot digest the runs of batch {b}"))?;
+        let mut digests = super::digest::RunDigests::default();
         let mut records = Vec::new();
-        for (table, mut df) in frames {
+        for table in self.tables.clone() {
             let path = layout::part_path(&self.dir, table, self.shard, b);
             let meta = part_metadata(&self.manifest, table, b);
-            let w = parquet::write_atomic(&path, &mut df, &meta, &|c| units(table, c))?;
+            let mut todo = chunks(table).into_iter();
+            let w = parquet::write_frames_atomic(&path, &meta, &|c| units(table, c), || {
+                let Some(chunk) = todo.next() else {
+                    return Ok(None);
+                };
+                let df = frame(table, chunk).with_context(|| {
+                    format!("cannot build the {} table of batch {b}", table.name())
+                })?;
+                digests
+                    .add(table, &df)
+                    .with_context(|| format!("cannot digest the runs of batch {b}"))?;
+                anyhow::Ok(Some(df))
+            })?;
             records.push(PartRecord {
                 file: layout::part_relative(table, self.shard, b),
                 table: table.name().to_string(),
@@ -654,6 +661,7 @@ impl JobDir {
                 sha256: w.sha256,
             });
         }
+        let digests = digests.finish();
         self.manifest.run_digests.extend(digests);
         self.manifest.parts.retain(|p| p.batch != b);
         self.manifest.parts.extend(records);

@@ -522,6 +522,41 @@ pub fn frame(
     }
 }
 
+/// Rows a part file's row group holds at most, but for one run's excess: a
+/// table is built and written [`chunks`] of whole runs at a time, so that
+/// the writer holds one chunk's frame, not the batch's.
+pub const CHUNK_ROWS: usize = 1 << 17;
+
+/// The runs of `batch` (index ranges, in order, covering it) whose rows of
+/// `table` are built and written together: whole runs, the batch's rows
+/// (before thinning) cut into as few chunks of about [`CHUNK_ROWS`] as
+/// whole runs allow, about even. A run bigger than that is a chunk of its
+/// own.
+pub fn chunks(table: Table, batch: &[RunOutput]) -> Vec<std::ops::Range<usize>> {
+    let rows = |o: &RunOutput| match table {
+        Table::Region => o.record.region.len(),
+        Table::Clusters => o.record.clusters.len(),
+        Table::Runs => 1,
+        Table::Firms => o.record.firms.len(),
+        Table::Sites => o.record.sites.len(),
+    };
+    let total: usize = batch.iter().map(rows).sum();
+    let target = total.div_ceil(total.div_ceil(CHUNK_ROWS).max(1));
+    let mut out = Vec::new();
+    let (mut start, mut n) = (0, 0);
+    for (i, o) in batch.iter().enumerate() {
+        n += rows(o);
+        if n >= target.max(1) {
+            out.push(start..i + 1);
+            (start, n) = (i + 1, 0);
+        }
+    }
+    if start < batch.len() || out.is_empty() {
+        out.push(start..batch.len());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,6 +594,30 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// Chunks are whole runs in order, cover the batch, and are as few and
+    /// as even as `CHUNK_ROWS` rows of the table allow: 7 runs of 50,000
+    /// rows make 3 chunks (of 3, 3, 1 runs), 8 make 4 (of 2 each; 3 of 3 and
+    /// 2 would exceed it), a bigger run is a chunk alone, and a table of one
+    /// row per run is one chunk.
+    #[test]
+    fn chunks_are_whole_runs_of_about_chunk_rows() {
+        let run = |run: u32, clusters: usize| {
+            let mut record = RunRecord::default();
+            record.clusters.resize(clusters, ClusterRow::default());
+            RunOutput { run, record }
+        };
+        let batch: Vec<RunOutput> = (0..7).map(|r| run(r, 50_000)).collect();
+        assert_eq!(CHUNK_ROWS, 131_072);
+        assert_eq!(chunks(Table::Clusters, &batch), [0..3, 3..6, 6..7]);
+        let eight: Vec<RunOutput> = (0..8).map(|r| run(r, 50_000)).collect();
+        assert_eq!(chunks(Table::Clusters, &eight), [0..2, 2..4, 4..6, 6..8]);
+        assert_eq!(chunks(Table::Runs, &batch), vec![(0..7)]);
+        let big: Vec<RunOutput> = vec![run(0, 10), run(1, 200_000), run(2, 10)];
+        assert_eq!(chunks(Table::Clusters, &big), [0..2, 2..3]);
+        assert_eq!(chunks(Table::Clusters, &big[1..2]), vec![(0..1)]);
+        assert_eq!(chunks(Table::Clusters, &[]), vec![(0..0)]);
     }
 
     #[test]

@@ -170,6 +170,33 @@ fn a_run_without_its_cluster_rows_is_the_same_run() {
     assert_eq!(lean.firms, full.firms);
 }
 
+/// A run written into another run's spent record (a many-run job reuses
+/// them) is the run's own record: every row list is cleared first, whatever
+/// the spent record held and whatever it kept.
+#[test]
+fn a_run_written_into_a_spent_record_is_the_same_run() {
+    use clustersim::model::{simulate_reusing, Keep};
+    let sc = small_scenario();
+    let all = Keep {
+        firms: true,
+        clusters: true,
+    };
+    let fresh = simulate(&sc, 7, 3, true);
+    let spent = simulate(&sc, 7, 4, true);
+    assert_ne!(spent.region, fresh.region);
+    let again = simulate_reusing(&sc, 7, 3, all, spent);
+    assert!(again == fresh, "the record differs from a fresh run's");
+    // Keeping less than the spent record held leaves those rows empty.
+    let lean = Keep {
+        firms: false,
+        clusters: false,
+    };
+    let lean = simulate_reusing(&sc, 7, 3, lean, again);
+    assert!(lean.clusters.is_empty() && lean.firms.is_empty());
+    assert_eq!(lean.region, fresh.region);
+    assert_eq!(lean.sites, fresh.sites);
+}
+
 /// The local phases over sites, the incumbents' warm-up and the entrants'
 /// noise run in parallel for a big world (`parallel_min_firms`). Forced on
 /// (0) in pools of 1, 2 and 3 threads, the record, firms included, must be
