@@ -42,12 +42,14 @@ struct ChoiceSet {
 
 /// The storage the phase reuses from step to step (`World::reloc_bufs`),
 /// so that a step allocates and frees no choice set: the choice sets the
-/// step's movers need, in `keys` order, and where each key's set is. What
-/// they hold means something only inside the phase.
+/// step's movers need, in key order ((home area, sector) as `area·K +
+/// sector`), and where each key's set is. What they hold means something
+/// only inside the phase.
 #[derive(Debug, Clone, Default)]
 pub struct RelocBufs {
-    /// At least as many sets as a step needs; the first `keys.len()` are
-    /// this step's, the rest keep their storage for a later step.
+    /// At least as many sets as a step needs; the first (one per key a
+    /// mover needs) are this step's, the rest keep their storage for a
+    /// later step.
     sets: Vec<ChoiceSet>,
     /// By (home area, sector): the index of its set in `sets`, or
     /// `u32::MAX` where no mover needs it.

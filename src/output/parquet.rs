@@ -122,9 +122,7 @@ pub fn write_frames_atomic<E: From<ParquetIoError>>(
     units: &dyn Fn(&str) -> Option<&'static str>,
     mut next: impl FnMut() -> Result<Option<DataFrame>, E>,
 ) -> Result<Written, E> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+    write_file_atomic(path, |file, tmp| {
         let mut out = Hashed::new(std::io::BufWriter::with_capacity(1 << 20, file));
         let mut rows = 0u64;
         let Some(first) = next()? else {
@@ -158,16 +156,32 @@ pub fn write_frames_atomic<E: From<ParquetIoError>>(
             hasher,
             bytes,
         } = out;
-        let file = inner
+        inner
             .into_inner()
-            .map_err(|e| io_err(&tmp)(e.into_error()))?;
-        file.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))?;
+            .map_err(|e| io_err(tmp)(e.into_error()))?;
         Ok(Written {
             rows,
             bytes,
             sha256: super::manifest::hex(&sha2::Digest::finalize(hasher)),
         })
+    })
+}
+
+/// Write `path` atomically: `write` fills a hidden temporary file in the
+/// same directory (it is given the file and its path, for errors), which
+/// is then flushed to disk and renamed; on any error, `write`'s included,
+/// the temporary file is removed and the error returned.
+fn write_file_atomic<T, E: From<ParquetIoError>>(
+    path: &Path,
+    write: impl FnOnce(&mut File, &Path) -> Result<T, E>,
+) -> Result<T, E> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
+        let value = write(&mut file, &tmp)?;
+        file.sync_all().map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io_err(path))?;
+        Ok(value)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -209,17 +223,7 @@ impl<W: std::io::Write> std::io::Write for Hashed<W> {
 /// same directory, flushed to disk, then renamed.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ParquetIoError> {
     use std::io::Write;
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-        file.write_all(bytes).map_err(io_err(&tmp))?;
-        file.sync_all().map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_file_atomic(path, |file, tmp| file.write_all(bytes).map_err(io_err(tmp)))
 }
 
 /// Write `text` to `path` atomically (temporary name, `fsync`, rename).
