@@ -14,7 +14,8 @@ use std::path::Path;
 use std::process::Command;
 
 use clustersim::experiment;
-use clustersim::output::layout::Shard;
+use clustersim::output::layout::{self, Shard};
+use clustersim::output::tables::Table;
 
 use super::montecarlo::{small_spec, ROOT};
 
@@ -64,17 +65,36 @@ fn outside_readers_open_every_table_folder() {
         steps = spec.scenario.time.steps;
         experiment::run_job(&spec).unwrap();
     }
-    let out = Command::new("python3")
-        .arg(Path::new(ROOT).join("tests/python/read_outputs.py"))
-        .arg(dir.path())
-        .arg(runs.to_string())
-        .arg(steps.to_string())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("OK"), "{stdout}");
+    let dir = dir.path().to_str().unwrap();
+    read_outputs(&[dir, &runs.to_string(), &steps.to_string()]);
+}
+
+/// Part files of several row groups (the writer's chunks of whole runs)
+/// open in every outside reader as one table, with every check of the
+/// script: one batch of 300 runs of the small scenario, whose `clusters`
+/// and `firms` parts (about 170,000 rows each) are cut into two row groups.
+#[test]
+fn outside_readers_open_parts_of_several_row_groups() {
+    if !python_has("pyarrow, pandas, polars, duckdb") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let runs = 300;
+    let mut spec = small_spec(dir.path(), runs);
+    spec.batch = runs as usize;
+    let steps = spec.scenario.time.steps;
+    experiment::run_job(&spec).unwrap();
+    for table in [Table::Clusters, Table::Firms] {
+        let part = layout::part_path(dir.path(), table, Shard::default(), 0);
+        let mut file = std::fs::File::open(&part).unwrap();
+        let groups = polars_parquet::read::read_metadata(&mut file)
+            .unwrap()
+            .row_groups
+            .len();
+        assert!(groups >= 2, "{}: {groups} row group(s)", part.display());
+    }
+    let dir = dir.path().to_str().unwrap();
+    read_outputs(&[dir, &runs.to_string(), &steps.to_string()]);
 }
 
 fn clustersim(args: &[&str]) {
