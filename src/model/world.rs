@@ -683,21 +683,25 @@ fn firm_capacity(sc: &Scenario) -> usize {
 impl<'a> World<'a> {
     /// The initial world of run `run` (MODEL.md §5), drawn from the run's Init stream.
     pub fn new(sc: &'a Scenario, master_seed: u64, run: u64) -> Self {
-        Self::with_parallel(
+        Self::with_thresholds(
             sc,
             master_seed,
             run,
             crate::model::growth::PARALLEL_MIN_FIRMS,
+            COMPACT_MIN_FIRMS,
         )
     }
 
-    /// `new` with the size from which work over firms or sites runs in
-    /// parallel (see `parallel_min_firms`; the world is the same for any value).
-    pub fn with_parallel(
+    /// `new` with the sizes from which work over firms or sites runs in
+    /// parallel and the firm vector is kept in site order (see
+    /// `parallel_min_firms` and `compact_min_firms`, the world's fields;
+    /// what the world computes is the same for any values).
+    pub fn with_thresholds(
         sc: &'a Scenario,
         master_seed: u64,
         run: u64,
         parallel_min_firms: u64,
+        compact_min_firms: usize,
     ) -> Self {
         let streams = RunStreams::new(master_seed, run);
         let mut rng = streams.stream(Purpose::Init, 0, 0);
@@ -854,7 +858,7 @@ impl<'a> World<'a> {
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
-            compact_min_firms: COMPACT_MIN_FIRMS,
+            compact_min_firms,
             age_bound: 0,
             carry: 0.0,
             last_tax: 0.0,
@@ -868,9 +872,6 @@ impl<'a> World<'a> {
         world.rebuild_nearest();
         world.init_firms(&mut rng);
         world.counters.initial_firms = world.firms.len() as u64;
-        if world.firms.len() >= world.compact_min_firms {
-            world.compact();
-        }
         world.refresh_labour();
         world
     }
@@ -912,6 +913,11 @@ impl<'a> World<'a> {
         } else {
             who.iter().enumerate().map(draw).collect()
         };
+        // A world that would be compacted at once is stored by site as it is
+        // built (`add_in_site_order`); a cluster's occupied land is counted
+        // here then, as `add_firm` would count it, for the next placements.
+        let in_site_order = total as usize >= self.compact_min_firms;
+        let mut placed = Vec::with_capacity(if in_site_order { total as usize } else { 0 });
         for (i, (&(sector, home, age), d)) in (0u64..).zip(who.iter().zip(draws)) {
             let mut site = Site::Home(home);
             if i < ini.firms_in_clusters as u64 && !operating.is_empty() {
@@ -950,7 +956,7 @@ impl<'a> World<'a> {
                     self.clusters[c as usize].employment += workers;
                 }
             }
-            self.add_firm(Firm {
+            let firm = Firm {
                 id: 0,
                 sector: sector as u32,
                 site,
@@ -969,8 +975,131 @@ impl<'a> World<'a> {
                 vol: 1.0,
                 ln_size: 0.0,
                 ln_prod: 0.0,
-            });
+            };
+            if !in_site_order {
+                self.add_firm(firm);
+                continue;
+            }
+            if let Site::Cluster(c) = site {
+                self.clusters[c as usize].occupied += firm.land;
+            }
+            placed.push(firm);
         }
+        if in_site_order {
+            self.add_in_site_order(placed);
+        }
+    }
+
+    /// `add_firm` for each of `firms` in turn (their ids follow their
+    /// order) into a world without firms, then `compact`: the same world,
+    /// built directly in site order (cluster 0's members, cluster 1's, …,
+    /// then the residential areas'; each site's in id order), each site's
+    /// lists allocated once. The firms' land must already be counted in
+    /// their clusters' `occupied`.
+    fn add_in_site_order(&mut self, firms: Vec<Firm>) {
+        debug_assert!(self.firms.is_empty() && self.orphans.is_empty());
+        let n_clusters = self.clusters.len();
+        let key = |site: Site| match site {
+            Site::Cluster(c) => c as usize,
+            Site::Home(a) => n_clusters + a as usize,
+        };
+        // Each site's first storage index (a counting sort by site), and
+        // each firm's storage index.
+        let mut start = vec![0usize; n_clusters + self.areas.len() + 1];
+        for f in &firms {
+            start[key(f.site) + 1] += 1;
+        }
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        let mut next = start.clone();
+        let index: Vec<u32> = firms
+            .iter()
+            .map(|f| {
+                let k = &mut next[key(f.site)];
+                *k += 1;
+                (*k - 1) as u32
+            })
+            .collect();
+        for (k, (lo, hi)) in start.iter().zip(&start[1..]).enumerate() {
+            let (members, partners, held) = match k.checked_sub(n_clusters) {
+                None => {
+                    let c = &mut self.clusters[k];
+                    (&mut c.members, &mut c.partners, &mut c.held)
+                }
+                Some(a) => {
+                    let a = &mut self.areas[a];
+                    (&mut a.members, &mut a.partners, &mut a.held)
+                }
+            };
+            members.reserve_exact(hi - lo);
+            partners.reserve_exact(hi - lo);
+            held.reserve_exact(hi - lo);
+        }
+        // The firms by site (written in id order, each to its storage
+        // index), with what `add_firm` sets; then their sites' lists, site
+        // by site, as `attach` sets them.
+        let first_id = self.next_id;
+        if let Some(&f) = firms.first() {
+            self.firms.resize(firms.len(), f);
+        }
+        for (i, (&k, &f)) in (0u32..).zip(index.iter().zip(&firms)) {
+            self.age_bound = self.age_bound.max(f.age);
+            self.firms[k as usize] = Firm {
+                id: first_id + i,
+                ..f
+            };
+        }
+        let logs = |f: &mut Firm| (f.ln_size, f.ln_prod) = (ln(f.size), ln(f.productivity));
+        if self.fans_out(firms.len() as u64) {
+            use rayon::prelude::*;
+            self.firms.par_iter_mut().for_each(logs);
+        } else {
+            self.firms.iter_mut().for_each(logs);
+        }
+        for (k, f) in (0u32..).zip(self.firms.iter_mut()) {
+            let held = Held {
+                size: f.size,
+                polluting: f.polluting,
+            };
+            let sector = f.sector as usize;
+            let (members, partners, held_list, counts) = match f.site {
+                Site::Cluster(c) => {
+                    let c = &mut self.clusters[c as usize];
+                    (
+                        &mut c.members,
+                        &mut c.partners,
+                        &mut c.held,
+                        &mut c.sector_counts,
+                    )
+                }
+                Site::Home(a) => {
+                    let a = &mut self.areas[a as usize];
+                    a.polluting += u32::from(f.polluting);
+                    (
+                        &mut a.members,
+                        &mut a.partners,
+                        &mut a.held,
+                        &mut a.sector_counts,
+                    )
+                }
+            };
+            f.slot = members.len() as u32;
+            members.push(k);
+            partners.push(Vec::new());
+            held_list.push(held);
+            counts[sector] += 1;
+        }
+        // Kin lists in id order, as `attach` fills them.
+        for (&k, f) in index.iter().zip(&firms) {
+            if let Site::Cluster(_) = f.site {
+                let kin = &mut self.areas[f.home as usize].kin;
+                kin.push(k);
+                self.firms[k as usize].kin_slot = (kin.len() - 1) as u32;
+            }
+        }
+        self.next_id = first_id + firms.len() as u32;
+        self.disorder = 0;
     }
 
     /// Add a firm at its `site` under the next stable id; returns its

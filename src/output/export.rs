@@ -16,7 +16,6 @@
 //! `inf`), booleans `true`/`false`, null as an empty field. Each file is
 //! written to a hidden temporary name in OUT, flushed and renamed.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -95,10 +94,7 @@ pub fn export_dir(dir: &Path, out: Option<&Path>) -> anyhow::Result<Vec<PathBuf>
 /// The rows of every Parquet file of `files` (same columns in the same
 /// order) as one CSV file at `path`, written atomically.
 pub fn write_csv_atomic(path: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
-    let tmp = layout::temp_path(path);
-    let result = (|| -> anyhow::Result<()> {
-        let file =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    parquet::write_file_atomic(path, |file, tmp| -> anyhow::Result<()> {
         let mut w = BufWriter::new(file);
         let mut header: Option<(Vec<String>, PathBuf)> = None;
         for f in files {
@@ -124,19 +120,10 @@ pub fn write_csv_atomic(path: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
             }
             write_rows(&mut w, &df).with_context(|| format!("converting {}", f.display()))?;
         }
-        let file = w
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("exporting {}", path.display()))
+        w.flush()
+            .with_context(|| format!("cannot write {}", tmp.display()))
+    })
+    .with_context(|| format!("exporting {}", path.display()))
 }
 
 /// A text field, quoted when it holds a comma, a quote or a line break.

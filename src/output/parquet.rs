@@ -171,7 +171,7 @@ pub fn write_frames_atomic<E: From<ParquetIoError>>(
 /// same directory (it is given the file and its path, for errors), which
 /// is then flushed to disk and renamed; on any error, `write`'s included,
 /// the temporary file is removed and the error returned.
-fn write_file_atomic<T, E: From<ParquetIoError>>(
+pub(crate) fn write_file_atomic<T, E: From<ParquetIoError>>(
     path: &Path,
     write: impl FnOnce(&mut File, &Path) -> Result<T, E>,
 ) -> Result<T, E> {

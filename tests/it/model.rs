@@ -333,6 +333,73 @@ fn compacting_the_firm_vector_leaves_the_record_unchanged() {
     }
 }
 
+/// A world that would be compacted as soon as it is built is built in site
+/// order (`World::with_thresholds` with `compact_min_firms` at or below its
+/// initial firms): the same firms, ids, slots, kin slots and site lists as
+/// the world built firm by firm and then compacted, on one thread and on two
+/// (where the firms' logarithms are taken in parallel); and the run from it
+/// records what the run from the world built firm by firm, never
+/// compacted, records.
+#[test]
+fn a_big_initial_world_built_in_site_order_is_the_compacted_one() {
+    let mut sc = Scenario::default();
+    sc.time.steps = 16;
+    let state = |w: &World| {
+        format!(
+            "{:?} {:?} {:?} {} {} {}",
+            w.firms, w.clusters, w.areas, w.next_id, w.age_bound, w.disorder
+        )
+    };
+    for (run, threads) in [(0, 1), (3, 2)] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let direct = World::with_thresholds(&sc, 17, run, 0, 0);
+            let mut by_firm = World::with_thresholds(&sc, 17, run, 0, usize::MAX);
+            assert!(
+                by_firm
+                    .firms
+                    .iter()
+                    .enumerate()
+                    .all(|(k, f)| f.id as usize == k),
+                "built firm by firm, storage is id order"
+            );
+            assert!(
+                direct
+                    .firms
+                    .iter()
+                    .enumerate()
+                    .any(|(k, f)| f.id as usize != k),
+                "run {run}: the direct build left the firms in id order"
+            );
+            assert_eq!(by_firm.disorder, by_firm.firms.len());
+            let never = by_firm.clone();
+            by_firm.compact();
+            assert!(
+                state(&direct) == state(&by_firm),
+                "run {run}, {threads} thread(s): the world built in site order \
+                 differs from the one compacted after its build"
+            );
+            direct.check_invariants().unwrap();
+            let records = |mut w: World, compact_min_firms| {
+                w.compact_min_firms = compact_min_firms;
+                let mut rows = vec![w.record()];
+                for _ in 0..sc.time.steps {
+                    w.step();
+                    rows.push(w.record());
+                }
+                (rows, w.firm_rows())
+            };
+            assert!(
+                records(direct, 0) == records(never, usize::MAX),
+                "run {run}, {threads} thread(s): the records differ"
+            );
+        });
+    }
+}
+
 #[test]
 fn hanoi_initial_state_matches_the_study() {
     let sc = Scenario::default();
