@@ -1,9 +1,12 @@
 //! World state (MODEL.md §2) and its initialisation (MODEL.md §5).
 //!
-//! Firms live in one flat vector indexed by id; ids are never reused, and a
-//! dead firm stays in the vector with `alive = false`. Each site (cluster or
-//! residential area) keeps the ids of its alive firms in `members`, and each
-//! firm remembers its `slot` there, so that moving or removing a firm is O(1).
+//! Firms live in one flat vector indexed by storage index (their stable id
+//! in a small world; in a big one, stored by site from the start and again
+//! after each `compact`); ids are never reused, and a dead firm stays in the
+//! vector with `alive = false` until `compact` drops it. Each site (cluster
+//! or residential area) keeps the storage indices of its alive firms in
+//! `members`, and each firm remembers its `slot` there, so that moving or
+//! removing a firm is O(1).
 
 use rand::seq::SliceRandom;
 use rand::Rng;
