@@ -1041,7 +1041,7 @@ impl<'a> World<'a> {
         }
         // The firms by site (written in id order, each to its storage
         // index), with what `add_firm` sets; then their sites' lists, site
-        // by site, as `attach` sets them.
+        // by site, by `join_site` as `attach` fills them.
         let first_id = self.next_id;
         if let Some(&f) = firms.first() {
             self.firms.resize(firms.len(), f);
@@ -1060,45 +1060,14 @@ impl<'a> World<'a> {
         } else {
             self.firms.iter_mut().for_each(logs);
         }
-        for (k, f) in (0u32..).zip(self.firms.iter_mut()) {
-            let held = Held {
-                size: f.size,
-                polluting: f.polluting,
-            };
-            let sector = f.sector as usize;
-            let (members, partners, held_list, counts) = match f.site {
-                Site::Cluster(c) => {
-                    let c = &mut self.clusters[c as usize];
-                    (
-                        &mut c.members,
-                        &mut c.partners,
-                        &mut c.held,
-                        &mut c.sector_counts,
-                    )
-                }
-                Site::Home(a) => {
-                    let a = &mut self.areas[a as usize];
-                    a.polluting += u32::from(f.polluting);
-                    (
-                        &mut a.members,
-                        &mut a.partners,
-                        &mut a.held,
-                        &mut a.sector_counts,
-                    )
-                }
-            };
-            f.slot = members.len() as u32;
-            members.push(k);
-            partners.push(Vec::new());
-            held_list.push(held);
-            counts[sector] += 1;
+        for k in 0..self.firms.len() as u32 {
+            let site = self.firms[k as usize].site;
+            self.firms[k as usize].slot = self.join_site(k, site, Vec::new());
         }
         // Kin lists in id order, as `attach` fills them.
         for (&k, f) in index.iter().zip(&firms) {
             if let Site::Cluster(_) = f.site {
-                let kin = &mut self.areas[f.home as usize].kin;
-                kin.push(k);
-                self.firms[k as usize].kin_slot = (kin.len() - 1) as u32;
+                self.firms[k as usize].kin_slot = self.join_kin(k);
             }
         }
         self.next_id = first_id + firms.len() as u32;
@@ -1218,36 +1187,63 @@ impl<'a> World<'a> {
     /// `partners` (and, for a cluster, into its home's kin list) and set its
     /// `site`, `slot` and `kin_slot`.
     fn attach(&mut self, id: u32, site: Site, partners: Vec<u32>) {
-        let f = &self.firms[id as usize];
-        let (sector, land, home, pol) = (f.sector as usize, f.land, f.home as usize, f.polluting);
-        let held = Held {
-            size: f.size,
-            polluting: pol,
-        };
-        let (slot, kin_slot) = match site {
+        let slot = self.join_site(id, site, partners);
+        let kin_slot = match site {
             Site::Cluster(c) => {
-                let c = &mut self.clusters[c as usize];
-                c.members.push(id);
-                c.partners.push(partners);
-                c.held.push(held);
-                c.sector_counts[sector] += 1;
-                c.occupied += land;
-                let kin = &mut self.areas[home].kin;
-                kin.push(id);
-                ((c.members.len() - 1) as u32, (kin.len() - 1) as u32)
+                self.clusters[c as usize].occupied += self.firms[id as usize].land;
+                self.join_kin(id)
             }
-            Site::Home(a) => {
-                let a = &mut self.areas[a as usize];
-                a.members.push(id);
-                a.partners.push(partners);
-                a.held.push(held);
-                a.sector_counts[sector] += 1;
-                a.polluting += u32::from(pol);
-                ((a.members.len() - 1) as u32, u32::MAX)
-            }
+            Site::Home(_) => u32::MAX,
         };
         let f = &mut self.firms[id as usize];
         (f.site, f.slot, f.kin_slot) = (site, slot, kin_slot);
+    }
+
+    /// Append firm `id` to `site`'s lists (its member list, the partner
+    /// list `partners` beside it, its size and polluting flag in `held`)
+    /// and count it in the site's sector counts (and an area's polluting
+    /// firms); returns its slot. Members join a site only through it
+    /// (`attach`, `add_in_site_order`).
+    fn join_site(&mut self, id: u32, site: Site, partners: Vec<u32>) -> u32 {
+        let f = &self.firms[id as usize];
+        let (sector, polluting) = (f.sector as usize, f.polluting);
+        let held = Held {
+            size: f.size,
+            polluting,
+        };
+        let (members, lists, held_list, counts) = match site {
+            Site::Cluster(c) => {
+                let c = &mut self.clusters[c as usize];
+                (
+                    &mut c.members,
+                    &mut c.partners,
+                    &mut c.held,
+                    &mut c.sector_counts,
+                )
+            }
+            Site::Home(a) => {
+                let a = &mut self.areas[a as usize];
+                a.polluting += u32::from(polluting);
+                (
+                    &mut a.members,
+                    &mut a.partners,
+                    &mut a.held,
+                    &mut a.sector_counts,
+                )
+            }
+        };
+        members.push(id);
+        lists.push(partners);
+        held_list.push(held);
+        counts[sector] += 1;
+        (members.len() - 1) as u32
+    }
+
+    /// Append cluster firm `id` to its home's kin list; returns its kin slot.
+    fn join_kin(&mut self, id: u32) -> u32 {
+        let kin = &mut self.areas[self.firms[id as usize].home as usize].kin;
+        kin.push(id);
+        (kin.len() - 1) as u32
     }
 
     /// Remove firm `id` from its site's member list and its home's kin list
