@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::config::{ClusterType, ComponentRule, PartnerRule, Scenario, Shock};
 use crate::model::budget::split_components;
-use crate::model::infrastructure::{advance, quality};
+use crate::model::infrastructure::{advance, quality, Decay};
 use crate::model::world::Firm;
 use crate::model::{RegionRow, Site, World};
 use crate::stats::{paired_difference, Interval};
@@ -489,7 +489,7 @@ fn p3b(facts: &[RunFacts]) -> [(f64, f64); 3] {
 fn p4(sc: &Scenario, seed: u64, runs: u64) -> (f64, f64) {
     let p = &sc.infrastructure;
     let leak = sc.government.leakage;
-    let dt = sc.time.dt;
+    let decay = Decay::new(p, sc.time.dt);
     let cost = p.cost_per_ha.to_array();
     let gains: Vec<(f64, f64)> = (0..runs)
         .into_par_iter()
@@ -512,7 +512,7 @@ fn p4(sc: &Scenario, seed: u64, runs: u64) -> (f64, f64) {
                                 c2.area,
                                 cost[k],
                                 p,
-                                dt,
+                                &decay,
                             );
                         }
                         quality(&c2, p) - q0

@@ -49,6 +49,26 @@ pub fn gumbel_beats(v: f64, e: f64, best: f64) -> Option<f64> {
     (u > best).then_some(u)
 }
 
+/// ln(1 + related) of one (cluster, sector) of U_c, kept with the sum it
+/// was taken for (`World::related_ln`): a cluster's related sum changes
+/// only when its count of a related sector does, so its utilities, taken
+/// again at every join and at the start of entry and relocation, mostly
+/// find the logarithm here. Exact: the sum is computed every time, and the
+/// logarithm taken again wherever its bits differ.
+#[derive(Debug, Clone, Copy)]
+pub struct RelatedLn {
+    related: f64,
+    ln: f64,
+}
+
+impl RelatedLn {
+    /// No sum yet (NaN equals no sum's bits).
+    pub const NONE: Self = Self {
+        related: f64::NAN,
+        ln: f64::NAN,
+    };
+}
+
 /// Per-cluster quantities that do not change within a phase.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteView {
@@ -102,40 +122,71 @@ impl World<'_> {
     /// `c·K + s` (−∞ for planned clusters).
     pub fn cluster_values(&self, views: &[SiteView]) -> Vec<f64> {
         let mut value = Vec::new();
-        self.cluster_values_into(views, &mut value);
+        self.cluster_values_into(views, &mut value, &mut Vec::new());
         value
     }
 
-    /// `cluster_values` into `value` (its storage reused).
-    pub fn cluster_values_into(&self, views: &[SiteView], value: &mut Vec<f64>) {
+    /// `cluster_values` into `value` (its storage reused), through the
+    /// logarithms of `memo` (see `RelatedLn`).
+    pub fn cluster_values_into(
+        &self,
+        views: &[SiteView],
+        value: &mut Vec<f64>,
+        memo: &mut Vec<RelatedLn>,
+    ) {
         let k = self.sc.sectors.len();
         value.clear();
         value.resize(self.clusters.len() * k, f64::NEG_INFINITY);
-        let fill = |(c, row): (usize, &mut [f64])| {
+        if memo.len() < value.len() {
+            memo.resize(value.len(), RelatedLn::NONE);
+        }
+        let fill = |(c, (row, memo)): (usize, (&mut [f64], &mut [RelatedLn]))| {
             if self.clusters[c].operating() {
-                self.cluster_row(views, c, row);
+                self.cluster_row(views, c, row, memo);
             }
         };
         // By cluster, in parallel in a big world (each value is its own).
         if self.parallel() {
             use rayon::prelude::*;
-            value.par_chunks_mut(k.max(1)).enumerate().for_each(fill);
+            let rows = value.par_chunks_mut(k.max(1));
+            rows.zip(memo.par_chunks_mut(k.max(1)))
+                .enumerate()
+                .for_each(fill);
         } else {
-            value.chunks_mut(k.max(1)).enumerate().for_each(fill);
+            let rows = value.chunks_mut(k.max(1));
+            rows.zip(memo.chunks_mut(k.max(1)))
+                .enumerate()
+                .for_each(fill);
         }
     }
 
     /// U_c without the distance term (it depends on the cluster and sector only).
     pub fn cluster_value(&self, views: &[SiteView], c: usize, sector: usize) -> f64 {
-        self.cluster_value_with(views, c, sector, self.ln_slack(c))
+        let ln_related = ln(1.0 + self.related(c, sector));
+        self.cluster_value_with(views, c, sector, self.ln_slack(c), ln_related)
     }
 
     /// `cluster_value` of cluster `c` for every sector into `row` (the
-    /// labour term, the same for every sector, computed once).
-    pub fn cluster_row(&self, views: &[SiteView], c: usize, row: &mut [f64]) {
+    /// labour term, the same for every sector, computed once), each
+    /// ln(1 + related) taken from the cluster's `memo` row where its sum
+    /// is the one it was taken for.
+    pub fn cluster_row(
+        &self,
+        views: &[SiteView],
+        c: usize,
+        row: &mut [f64],
+        memo: &mut [RelatedLn],
+    ) {
         let ln_slack = self.ln_slack(c);
-        for (s, v) in row.iter_mut().enumerate() {
-            *v = self.cluster_value_with(views, c, s, ln_slack);
+        for (s, (v, m)) in row.iter_mut().zip(memo).enumerate() {
+            let related = self.related(c, s);
+            if related.to_bits() != m.related.to_bits() {
+                *m = RelatedLn {
+                    related,
+                    ln: ln(1.0 + related),
+                };
+            }
+            *v = self.cluster_value_with(views, c, s, ln_slack, m.ln);
         }
     }
 
@@ -146,28 +197,36 @@ impl World<'_> {
         ln(1.0 + slack)
     }
 
+    /// Σ_{s'≠s} R[s][s']·N_c,s' of cluster `c` for `sector` (U_c's related
+    /// industries), summed in sector order.
+    fn related(&self, c: usize, sector: usize) -> f64 {
+        let relatedness = &self.sc.relatedness[sector];
+        self.clusters[c]
+            .sector_counts
+            .iter()
+            .enumerate()
+            .filter(|&(s, _)| s != sector)
+            .map(|(s, &n)| relatedness[s] * n as f64)
+            .sum()
+    }
+
+    /// U_c without distance, its ln(1 + related) given.
     fn cluster_value_with(
         &self,
         views: &[SiteView],
         c: usize,
         sector: usize,
         ln_slack: f64,
+        ln_related: f64,
     ) -> f64 {
         let sc = self.sc;
         let b = &sc.entry.utility;
         let cl = &self.clusters[c];
         let v = views[c];
-        let related: f64 = cl
-            .sector_counts
-            .iter()
-            .enumerate()
-            .filter(|&(s, _)| s != sector)
-            .map(|(s, &n)| sc.relatedness[sector][s] * n as f64)
-            .sum();
         b.quality * v.quality
             + b.connection * v.z
             + b.same_sector * ln_1p_count(cl.sector_counts[sector])
-            + b.related * ln(1.0 + related)
+            + b.related * ln_related
             - b.rent * v.rent
             + b.labor * ln_slack
     }
@@ -202,7 +261,8 @@ impl World<'_> {
         // when an entrant joins it (its counts and slack change).
         let k = sc.sectors.len();
         let beta_d = sc.entry.utility.distance;
-        self.cluster_values_into(&views, &mut value);
+        let mut memo = std::mem::take(&mut self.related_ln);
+        self.cluster_values_into(&views, &mut value, &mut memo);
         let n_eps = sc.entry.choice_set as usize + 1;
         let laplace = sc.growth.shock == Shock::Laplace;
         // Every sector's entrants are drawn first, then choose one after
@@ -297,11 +357,13 @@ impl World<'_> {
                 let c = c as usize;
                 self.clusters[c].employment += d.size / rpw;
                 free[c] = self.clusters[c].free_land();
-                self.cluster_row(&views, c, &mut value[c * k..(c + 1) * k]);
+                let row = c * k..(c + 1) * k;
+                self.cluster_row(&views, c, &mut value[row.clone()], &mut memo[row]);
             }
             self.counters.entries += 1;
             self.counters.entries_total += 1;
         }
+        self.related_ln = memo;
         self.entry_bufs = EntryBufs {
             views,
             value,
@@ -317,6 +379,37 @@ mod tests {
     use super::{gumbel_beats, ln, ln_1p_count};
     use rand::{Rng, SeedableRng};
     use rand_distr::Exp1;
+
+    /// The utilities computed through the logarithms the world keeps from
+    /// step to step are, bit for bit, those computed afresh, after steps
+    /// whose joins, exits and moves change the clusters' counts; and the
+    /// steps both reused kept logarithms and took new ones.
+    #[test]
+    fn utilities_through_the_kept_logarithms_are_the_fresh_ones() {
+        let sc = crate::config::embedded_default();
+        let k = sc.sectors.len();
+        let mut w = super::World::new(&sc, 7, 0);
+        let (mut kept, mut taken) = (0, 0);
+        for _ in 0..16 {
+            w.step();
+            let views = w.site_views();
+            let mut memo = std::mem::take(&mut w.related_ln);
+            let before = memo.clone();
+            let mut value = Vec::new();
+            w.cluster_values_into(&views, &mut value, &mut memo);
+            for c in (0..w.clusters.len()).filter(|&c| w.clusters[c].operating()) {
+                for s in 0..k {
+                    let fresh = w.cluster_value(&views, c, s);
+                    assert_eq!(value[c * k + s].to_bits(), fresh.to_bits(), "c {c} s {s}");
+                    let same =
+                        before[c * k + s].related.to_bits() == memo[c * k + s].related.to_bits();
+                    (kept, taken) = (kept + same as u32, taken + !same as u32);
+                }
+            }
+            w.related_ln = memo;
+        }
+        assert!(kept > 100 && taken > 100, "kept {kept}, taken {taken}");
+    }
 
     /// The table is ln(1 + n) bit for bit, across its end and beyond.
     #[test]

@@ -229,8 +229,9 @@ impl World<'_> {
         self.growth_bufs = bufs;
         self.age_bound += 1;
 
+        let pool_growth = exp(gp.labor_growth * dt);
         for c in self.clusters.iter_mut().filter(|c| c.operating()) {
-            c.labor_pool *= exp(gp.labor_growth * dt);
+            c.labor_pool *= pool_growth;
         }
         self.refresh_labour();
     }

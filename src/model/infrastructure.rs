@@ -64,9 +64,26 @@ pub struct Flow {
     pub built: f64,
 }
 
+/// A step's decay factors, the same for every cluster and component:
+/// exp(−stall_erosion·dt) of a stalled pipeline and exp(−depreciation·dt)
+/// of quality.
+pub struct Decay {
+    kept: f64,
+    depreciated: f64,
+}
+
+impl Decay {
+    pub fn new(p: &Infrastructure, dt: f64) -> Self {
+        Self {
+            kept: exp(-p.stall_erosion * dt),
+            depreciated: exp(-p.depreciation * dt),
+        }
+    }
+}
+
 /// One component (or the connection) for one step: money `gross` arrives
 /// with `leak` lost, the pipeline completes above the threshold or erodes
-/// below it, then the quality depreciates.
+/// below it, then the quality depreciates (by the step's `decay`).
 #[allow(clippy::too_many_arguments)]
 pub fn advance(
     q: &mut f64,
@@ -76,7 +93,7 @@ pub fn advance(
     area: f64,
     x: f64,
     p: &Infrastructure,
-    dt: f64,
+    decay: &Decay,
 ) -> Flow {
     let mut flow = Flow {
         leakage: gross * leak,
@@ -90,12 +107,12 @@ pub fn advance(
             flow.built = *pipe;
             *pipe = 0.0;
         } else {
-            let kept = *pipe * exp(-p.stall_erosion * dt);
+            let kept = *pipe * decay.kept;
             flow.waste = *pipe - kept;
             *pipe = kept;
         }
     }
-    *q = (*q * exp(-p.depreciation * dt)).clamp(0.0, 1.0);
+    *q = (*q * decay.depreciated).clamp(0.0, 1.0);
     flow
 }
 
@@ -110,6 +127,7 @@ impl World<'_> {
         let dt = sc.time.dt;
         let radius = sc.region.radius_km;
         let cost = p.cost_per_ha.to_array();
+        let decay = Decay::new(p, dt);
         let mut total = Flow::default();
         for c in &mut self.clusters {
             let area = c.area;
@@ -118,13 +136,22 @@ impl World<'_> {
                     .zip(c.pipe.iter_mut())
                     .zip(c.alloc.iter().zip(&cost));
             for ((q, pipe), (&gross, &x)) in parts {
-                let f = advance(q, pipe, gross, leak, area, x, p, dt);
+                let f = advance(q, pipe, gross, leak, area, x, p, &decay);
                 total.leakage += f.leakage;
                 total.waste += f.waste;
                 total.built += f.built;
             }
             let xz = connection_cost(c, p, radius);
-            let f = advance(&mut c.z, &mut c.pipe_z, c.alloc_z, leak, c.area, xz, p, dt);
+            let f = advance(
+                &mut c.z,
+                &mut c.pipe_z,
+                c.alloc_z,
+                leak,
+                c.area,
+                xz,
+                p,
+                &decay,
+            );
             total.leakage += f.leakage;
             total.waste += f.waste;
             total.built += f.built;
@@ -193,7 +220,16 @@ mod tests {
         let (area, x, dt) = (20.0, 0.6, 0.25);
         // Threshold: 0.15·20 = 3 net. Exactly 3 net completes.
         let (mut q, mut pipe) = (0.2, 0.0);
-        let f = advance(&mut q, &mut pipe, 3.0, 0.0, area, x, &p, dt);
+        let f = advance(
+            &mut q,
+            &mut pipe,
+            3.0,
+            0.0,
+            area,
+            x,
+            &p,
+            &Decay::new(&p, dt),
+        );
         assert_eq!(pipe, 0.0);
         assert_eq!(f.built, 3.0);
         let expected =
@@ -202,11 +238,29 @@ mod tests {
         assert_eq!(f.waste, 0.0);
         // Leakage takes its share of the gross money before the pipeline.
         let (mut q, mut pipe) = (0.2, 0.0);
-        let f = advance(&mut q, &mut pipe, 10.0, 0.3, area, x, &p, dt);
+        let f = advance(
+            &mut q,
+            &mut pipe,
+            10.0,
+            0.3,
+            area,
+            x,
+            &p,
+            &Decay::new(&p, dt),
+        );
         assert!((f.leakage - 3.0).abs() < 1e-12 && (f.built - 7.0).abs() < 1e-12);
         // Just below the threshold: nothing built, the pipeline erodes, q depreciates.
         let (mut q, mut pipe) = (0.2, 0.0);
-        let f = advance(&mut q, &mut pipe, 2.9 / 0.7, 0.3, area, x, &p, dt);
+        let f = advance(
+            &mut q,
+            &mut pipe,
+            2.9 / 0.7,
+            0.3,
+            area,
+            x,
+            &p,
+            &Decay::new(&p, dt),
+        );
         let kept = 2.9 * (-0.1f64 * 0.25).exp();
         assert!((pipe - kept).abs() < 1e-12);
         assert!((f.waste - (2.9 - kept)).abs() < 1e-12);
@@ -218,7 +272,16 @@ mod tests {
         let p = params();
         let (mut q, mut pipe) = (0.8, 0.0);
         for _ in 0..40 {
-            advance(&mut q, &mut pipe, 0.0, 0.3, 10.0, 0.6, &p, 0.25);
+            advance(
+                &mut q,
+                &mut pipe,
+                0.0,
+                0.3,
+                10.0,
+                0.6,
+                &p,
+                &Decay::new(&p, 0.25),
+            );
         }
         assert!((q - 0.8 * (-0.025f64 * 10.0).exp()).abs() < 1e-12);
     }
@@ -233,7 +296,16 @@ mod tests {
             depreciation: 0.0,
             ..p
         };
-        advance(&mut q, &mut pipe, n, leak, area, x, &no_dep, 0.25);
+        advance(
+            &mut q,
+            &mut pipe,
+            n,
+            leak,
+            area,
+            x,
+            &no_dep,
+            &Decay::new(&no_dep, 0.25),
+        );
         assert!((q - 0.95).abs() < 1e-12, "{q}");
         assert_eq!(need(area, x, 0.96, 0.0, 0.95, leak), 0.0);
     }

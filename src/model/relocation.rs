@@ -15,7 +15,7 @@ use rand::Rng;
 use super::expo::exp;
 use super::logn::ln;
 use super::skip::Gaps;
-use super::world::{for_units, map_units, Site, World};
+use super::world::{for_rows, for_units, Site, World};
 use crate::config::ClusterType;
 use crate::rng::Purpose;
 
@@ -56,6 +56,8 @@ pub struct RelocBufs {
     slot: Vec<u32>,
     views: Vec<super::entry::SiteView>,
     value: Vec<f64>,
+    /// The largest U_c per (home area, sector), by key.
+    u_max: Vec<f64>,
     /// The firms that passed the first bound, as `relocation` lists them.
     pass: Vec<(Resident, usize, f64, bool)>,
 }
@@ -84,6 +86,7 @@ impl World<'_> {
             mut slot,
             mut views,
             mut value,
+            mut u_max,
             mut pass,
         } = std::mem::take(&mut self.reloc_bufs);
         self.site_views_into(&mut views);
@@ -98,7 +101,9 @@ impl World<'_> {
         // firm needs (see the bounds below). Which clusters have room is
         // checked per firm, as land fills during the phase.
         let beta_d = sc.entry.utility.distance;
-        self.cluster_values_into(&views, &mut value);
+        let mut memo = std::mem::take(&mut self.related_ln);
+        self.cluster_values_into(&views, &mut value, &mut memo);
+        self.related_ln = memo;
         // The nearest lists, out of the areas for the phase (moves do not
         // change them) and put back at its end.
         let nearest: Vec<Vec<(f64, u32)>> = self
@@ -111,17 +116,16 @@ impl World<'_> {
         let parallel = self.parallel();
         // max U_c per (home area, sector): each area's list read once, its
         // sectors' maxima side by side.
-        let u_max: Vec<f64> = map_units(parallel, self.areas.len(), |a| {
-            let mut row = vec![f64::NEG_INFINITY; k];
+        u_max.clear();
+        u_max.resize(self.areas.len() * k, f64::NEG_INFINITY);
+        for_rows(parallel, &mut u_max, k, |a, row| {
             for &(d, c) in &nearest[a] {
                 let values = &value[c as usize * k..(c as usize + 1) * k];
                 for (m, &v) in row.iter_mut().zip(values) {
                     *m = m.max(v - beta_d * d / 10.0);
                 }
             }
-            row
-        })
-        .concat();
+        });
         // `set` becomes the choice set of key `ix`, in its own storage.
         let choice_set = |ix: usize, set: &mut ChoiceSet| {
             let m = u_max[ix];
@@ -327,6 +331,7 @@ impl World<'_> {
             slot,
             views,
             value,
+            u_max,
             pass,
         };
         for &i in &closed {

@@ -227,6 +227,9 @@ pub struct World<'a> {
     pub(super) reloc_bufs: super::relocation::RelocBufs,
     /// Entry's storage, likewise.
     pub(super) entry_bufs: super::entry::EntryBufs,
+    /// The logarithms of U_c's related term by `c·K + s`, with the sums
+    /// they were taken for, kept from step to step (entry and relocation).
+    pub(super) related_ln: Vec<super::entry::RelatedLn>,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
     /// only larger; `rebuild_nearest` and each step's establish renew it).
@@ -284,6 +287,24 @@ pub fn for_units<T: Send>(
         units.par_iter_mut().enumerate().for_each(|(i, u)| f(i, u));
     } else {
         units.iter_mut().enumerate().for_each(|(i, u)| f(i, u));
+    }
+}
+
+/// `f(i, row)` for every row of `values` (row i at `values[i·k..(i + 1)·k]`),
+/// in parallel (rayon) when `parallel`, else in order.
+pub fn for_rows<T: Send>(
+    parallel: bool,
+    values: &mut [T],
+    k: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if parallel {
+        use rayon::prelude::*;
+        let rows = values.par_chunks_mut(k.max(1));
+        rows.enumerate().for_each(|(i, row)| f(i, row));
+    } else {
+        let rows = values.chunks_mut(k.max(1));
+        rows.enumerate().for_each(|(i, row)| f(i, row));
     }
 }
 
@@ -663,7 +684,7 @@ pub const COMPACT_MIN_FIRMS: usize = 16_384;
 /// eighth on `hanoi ×50` and `×200` (docs/model.md §2, docs/performance.md):
 /// half the reorders, the same time in the phases that walk the sites on one
 /// thread, less sequential time on two.
-pub const COMPACT_CHANGED: usize = 4;
+pub const COMPACT_CHANGED: usize = 64;
 
 /// Room for the firms one run is expected to create (initial firms plus the
 /// mean entrants of every step, MODEL.md §4.3, with four standard
@@ -858,6 +879,7 @@ impl<'a> World<'a> {
             spill_pending: false,
             reloc_bufs: Default::default(),
             entry_bufs: Default::default(),
+            related_ln: Vec::new(),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
