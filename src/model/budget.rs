@@ -95,23 +95,41 @@ pub fn split_components(
     leakage: f64,
     amount: f64,
 ) -> ([f64; K_COMPONENTS], f64) {
-    let w = component_weights(rule, c, &sc.infrastructure.weights.to_array());
-    let needs = component_needs(sc, c, leakage);
-    let mut alloc = [0.0; K_COMPONENTS];
-    let mut order = [(0.0, 0); K_COMPONENTS];
-    let left = fill_into(amount, &w, &needs, &mut alloc, &mut order);
-    (alloc, left)
+    Split::of(rule, c, sc, leakage).spread(amount)
 }
 
-/// What a cluster can absorb under `rule`: the sum of the needs of the
-/// components the rule funds.
-pub fn cluster_need(rule: ComponentRule, c: &Cluster, sc: &Scenario, leakage: f64) -> f64 {
-    let w = component_weights(rule, c, &sc.infrastructure.weights.to_array());
-    let needs = component_needs(sc, c, leakage);
-    (0..K_COMPONENTS)
-        .filter(|&k| w[k] > 0.0)
-        .map(|k| needs[k])
-        .sum()
+/// A cluster's component weights under a rule and its components' needs,
+/// computed once for both its total need and the split of what it gets.
+struct Split {
+    weights: [f64; K_COMPONENTS],
+    needs: [f64; K_COMPONENTS],
+}
+
+impl Split {
+    fn of(rule: ComponentRule, c: &Cluster, sc: &Scenario, leakage: f64) -> Self {
+        Self {
+            weights: component_weights(rule, c, &sc.infrastructure.weights.to_array()),
+            needs: component_needs(sc, c, leakage),
+        }
+    }
+
+    /// What the cluster can absorb: the sum of the needs of the components
+    /// the rule funds.
+    fn need(&self) -> f64 {
+        (0..K_COMPONENTS)
+            .filter(|&k| self.weights[k] > 0.0)
+            .map(|k| self.needs[k])
+            .sum()
+    }
+
+    /// `amount` over the components, capped at need: the allocation and
+    /// the unplaced rest.
+    fn spread(&self, amount: f64) -> ([f64; K_COMPONENTS], f64) {
+        let mut alloc = [0.0; K_COMPONENTS];
+        let mut order = [(0.0, 0); K_COMPONENTS];
+        let left = fill_into(amount, &self.weights, &self.needs, &mut alloc, &mut order);
+        (alloc, left)
+    }
 }
 
 impl World<'_> {
@@ -223,13 +241,14 @@ impl World<'_> {
                 }
             })
             .collect();
-        let caps: Vec<f64> = ids
+        let splits: Vec<Split> = ids
             .iter()
-            .map(|&i| cluster_need(rule, &self.clusters[i], sc, leak))
+            .map(|&i| Split::of(rule, &self.clusters[i], sc, leak))
             .collect();
+        let caps: Vec<f64> = splits.iter().map(Split::need).collect();
         let (alloc, mut left) = fill(amount, &weights, &caps);
-        for (&i, a) in ids.iter().zip(alloc) {
-            let (split, rest) = split_components(rule, &self.clusters[i], sc, leak, a);
+        for ((&i, a), split) in ids.iter().zip(alloc).zip(&splits) {
+            let (split, rest) = split.spread(a);
             let c = &mut self.clusters[i];
             for (a, s) in c.alloc.iter_mut().zip(split) {
                 *a += s;

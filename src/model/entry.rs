@@ -69,6 +69,15 @@ impl RelatedLn {
     };
 }
 
+/// A cluster's terms of U_c that are the same for every sector
+/// (`World::row_terms`).
+#[derive(Debug, Clone, Copy)]
+struct RowTerms {
+    head: f64,
+    rent: f64,
+    labor: f64,
+}
+
 /// Per-cluster quantities that do not change within a phase.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteView {
@@ -163,11 +172,11 @@ impl World<'_> {
     /// U_c without the distance term (it depends on the cluster and sector only).
     pub fn cluster_value(&self, views: &[SiteView], c: usize, sector: usize) -> f64 {
         let ln_related = ln(1.0 + self.related(c, sector));
-        self.cluster_value_with(views, c, sector, self.ln_slack(c), ln_related)
+        self.cluster_value_with(self.row_terms(views, c), c, sector, ln_related)
     }
 
-    /// `cluster_value` of cluster `c` for every sector into `row` (the
-    /// labour term, the same for every sector, computed once), each
+    /// `cluster_value` of cluster `c` for every sector into `row` (the terms
+    /// that are the same for every sector computed once), each
     /// ln(1 + related) taken from the cluster's `memo` row where its sum
     /// is the one it was taken for.
     pub fn cluster_row(
@@ -177,7 +186,7 @@ impl World<'_> {
         row: &mut [f64],
         memo: &mut [RelatedLn],
     ) {
-        let ln_slack = self.ln_slack(c);
+        let terms = self.row_terms(views, c);
         for (s, (v, m)) in row.iter_mut().zip(memo).enumerate() {
             let related = self.related(c, s);
             if related.to_bits() != m.related.to_bits() {
@@ -186,15 +195,23 @@ impl World<'_> {
                     ln: ln(1.0 + related),
                 };
             }
-            *v = self.cluster_value_with(views, c, s, ln_slack, m.ln);
+            *v = self.cluster_value_with(terms, c, s, m.ln);
         }
     }
 
-    /// ln(1 + labour slack / 100) of cluster `c`, the labour term's factor.
-    fn ln_slack(&self, c: usize) -> f64 {
+    /// The terms of cluster `c`'s U_c that no sector changes: β_Q·Q + β_z·z
+    /// (U_c's first partial sum), β_rent·rent and β_lab·ln(1 + slack), where
+    /// slack is the labour slack / 100.
+    fn row_terms(&self, views: &[SiteView], c: usize) -> RowTerms {
+        let b = &self.sc.entry.utility;
         let cl = &self.clusters[c];
+        let v = views[c];
         let slack = (cl.labor_pool - cl.employment).max(0.0) / 100.0;
-        ln(1.0 + slack)
+        RowTerms {
+            head: b.quality * v.quality + b.connection * v.z,
+            rent: b.rent * v.rent,
+            labor: b.labor * ln(1.0 + slack),
+        }
     }
 
     /// Σ_{s'≠s} R[s][s']·N_c,s' of cluster `c` for `sector` (U_c's related
@@ -210,25 +227,13 @@ impl World<'_> {
             .sum()
     }
 
-    /// U_c without distance, its ln(1 + related) given.
-    fn cluster_value_with(
-        &self,
-        views: &[SiteView],
-        c: usize,
-        sector: usize,
-        ln_slack: f64,
-        ln_related: f64,
-    ) -> f64 {
-        let sc = self.sc;
-        let b = &sc.entry.utility;
-        let cl = &self.clusters[c];
-        let v = views[c];
-        b.quality * v.quality
-            + b.connection * v.z
-            + b.same_sector * ln_1p_count(cl.sector_counts[sector])
-            + b.related * ln_related
-            - b.rent * v.rent
-            + b.labor * ln_slack
+    /// U_c without distance from its cluster's `terms` and its
+    /// ln(1 + related), summed in MODEL.md §4.3's order.
+    fn cluster_value_with(&self, terms: RowTerms, c: usize, sector: usize, ln_related: f64) -> f64 {
+        let b = &self.sc.entry.utility;
+        let n = self.clusters[c].sector_counts[sector];
+        terms.head + b.same_sector * ln_1p_count(n) + b.related * ln_related - terms.rent
+            + terms.labor
     }
 
     /// U_home: staying in the residential area.
