@@ -684,7 +684,7 @@ pub const COMPACT_MIN_FIRMS: usize = 16_384;
 /// eighth on `hanoi ×50` and `×200` (docs/model.md §2, docs/performance.md):
 /// half the reorders, the same time in the phases that walk the sites on one
 /// thread, less sequential time on two.
-pub const COMPACT_CHANGED: usize = 64;
+pub const COMPACT_CHANGED: usize = 4;
 
 /// Room for the firms one run is expected to create (initial firms plus the
 /// mean entrants of every step, MODEL.md §4.3, with four standard
