@@ -58,6 +58,8 @@ pub struct RelocBufs {
     value: Vec<f64>,
     /// The largest U_c per (home area, sector), by key.
     u_max: Vec<f64>,
+    /// Each cluster's free land during the moves.
+    free: Vec<f64>,
     /// The firms that passed the first bound, as `relocation` lists them.
     pass: Vec<(Resident, usize, f64, bool)>,
 }
@@ -87,6 +89,7 @@ impl World<'_> {
             mut views,
             mut value,
             mut u_max,
+            mut free,
             mut pass,
         } = std::mem::take(&mut self.reloc_bufs);
         self.site_views_into(&mut views);
@@ -278,6 +281,10 @@ impl World<'_> {
         for_units(parallel, &mut sets[..keys.len()], |n, set| {
             choice_set(keys[n], set)
         });
+        // Free land by cluster, read 30 times per mover (dense, where the
+        // clusters are not), refreshed when a firm moves in.
+        free.clear();
+        free.extend(self.clusters.iter().map(|c| c.free_land()));
         for (r, ix, u, forced) in pass.drain(..) {
             // Its destination's uniform, in the shuffled order (the only
             // draw left: the moves draw nothing else).
@@ -296,7 +303,7 @@ impl World<'_> {
             // inclusive value IV = ln Σ exp(U_c) over it, and c* drawn by the
             // logit (inverse CDF of exp(U_c)/Σ with one uniform).
             let cands = &set.cands;
-            let fits = |ch: &&Choice| self.clusters[ch.cluster as usize].free_land() >= land;
+            let fits = |ch: &&Choice| free[ch.cluster as usize] >= land;
             let total: f64 = cands.iter().filter(fits).map(|ch| ch.shifted).sum();
             let mut moved = false;
             if total > 0.0 {
@@ -315,6 +322,8 @@ impl World<'_> {
                 let (p, subsidy) = p_move(iv, cost, pol);
                 if u < p || forced {
                     self.relocate(i, ch.cluster);
+                    let c = ch.cluster as usize;
+                    free[c] = self.clusters[c].free_land();
                     claimed += subsidy;
                     moved = true;
                 }
@@ -332,6 +341,7 @@ impl World<'_> {
             views,
             value,
             u_max,
+            free,
             pass,
         };
         for &i in &closed {
