@@ -61,7 +61,7 @@ pub struct RelocBufs {
     /// Each cluster's free land during the moves.
     free: Vec<f64>,
     /// The firms that passed the first bound, as `relocation` lists them.
-    pass: Vec<(Resident, usize, f64, bool)>,
+    pass: Vec<Passed>,
 }
 
 /// A residential firm that may move, as the phase reads it.
@@ -70,6 +70,19 @@ struct Resident {
     firm: u32,
     polluting: bool,
     land: f64,
+}
+
+/// A resident that passed the first bound (or is forced): its key (home
+/// area, sector), its uniform u, whether it is forced, and whether it
+/// passed the bound before its choice set (`hopeful`; forced firms
+/// always), so that only the keys of hopeful firms have their sets made.
+#[derive(Debug, Clone, Copy)]
+struct Passed {
+    r: Resident,
+    key: usize,
+    u: f64,
+    forced: bool,
+    hopeful: bool,
 }
 
 fn logistic(x: f64) -> f64 {
@@ -179,24 +192,44 @@ impl World<'_> {
         // (0) per (home, sector, polluting), with no exponential per
         //     cluster: IV ≤ max U_c + ln n (each exp(U_c − max) ≤ 1, plus a
         //     margin for rounding) and a moving cost of 0;
+        // (½) per firm, before any choice set: (0)'s IV bound and the
+        //     moving cost to the list's nearest cluster;
         // (1) per firm: every cluster of the list feasible (IV over all of
         //     them) and the nearest one's distance.
+        // Each bound is at least the next, so a firm turned away by one
+        // would be by the next: the same decisions.
         let bounded = rp.theta_gain >= 0.0 && rp.theta_cost >= 0.0;
-        let p_bound0: Vec<[f64; 2]> = u_max
+        // IV's upper bound per key (−∞ where the list is empty).
+        let iv_ub: Vec<f64> = u_max
             .iter()
             .enumerate()
             .map(|(ix, &m)| {
                 let n = nearest[ix / k].len();
-                if !bounded {
-                    return [1.0; 2];
-                }
                 if n == 0 || m == f64::NEG_INFINITY {
-                    return [0.0; 2];
+                    return f64::NEG_INFINITY;
                 }
-                let iv_ub = m + ln(n as f64) + 1e-9 * (1.0 + m.abs());
-                [p_move(iv_ub, 0.0, false).0, p_move(iv_ub, 0.0, true).0]
+                m + ln(n as f64) + 1e-9 * (1.0 + m.abs())
             })
             .collect();
+        let p_bound0: Vec<[f64; 2]> = iv_ub
+            .iter()
+            .map(|&iv| {
+                if !bounded {
+                    [1.0; 2]
+                } else if iv == f64::NEG_INFINITY {
+                    [0.0; 2]
+                } else {
+                    [p_move(iv, 0.0, false).0, p_move(iv, 0.0, true).0]
+                }
+            })
+            .collect();
+        // The nearest cluster's distance per area, as a choice set takes it.
+        let d_min: Vec<f64> = nearest
+            .iter()
+            .map(|list| list.iter().map(|n| n.0).fold(f64::INFINITY, f64::min))
+            .collect();
+        // The cost of moving `land` hectares `dist` km.
+        let move_cost = |land: f64, dist: f64| rp.move_cost_per_ha * land * (1.0 + dist / 10.0);
         // Every residential firm has a uniform u (the voluntary move) and,
         // if polluting while forcing applies, is forced with probability
         // p_force; only the firms with u below their first bound, or forced,
@@ -255,7 +288,18 @@ impl World<'_> {
                     polluting: f.polluting,
                     land: f.land,
                 };
-                pass.push((r, ix, u, forced));
+                let hopeful = forced
+                    || !bounded
+                    || !self.relocation_prefilter
+                    || (iv_ub[ix] != f64::NEG_INFINITY
+                        && u < p_move(iv_ub[ix], move_cost(r.land, d_min[a]), r.polluting).0);
+                pass.push(Passed {
+                    r,
+                    key: ix,
+                    u,
+                    forced,
+                    hopeful,
+                });
             }
         }
         pass.shuffle(&mut rng);
@@ -265,8 +309,8 @@ impl World<'_> {
         const NEEDED: u32 = u32::MAX - 1;
         slot.clear();
         slot.resize(self.areas.len() * k, NONE);
-        for &(_, ix, ..) in &pass {
-            slot[ix] = NEEDED;
+        for p in pass.iter().filter(|p| p.hopeful) {
+            slot[p.key] = NEEDED;
         }
         let mut keys: Vec<usize> = Vec::new();
         for (ix, s) in slot.iter_mut().enumerate() {
@@ -285,17 +329,28 @@ impl World<'_> {
         // clusters are not), refreshed when a firm moves in.
         free.clear();
         free.extend(self.clusters.iter().map(|c| c.free_land()));
-        for (r, ix, u, forced) in pass.drain(..) {
+        for Passed {
+            r,
+            key: ix,
+            u,
+            forced,
+            hopeful,
+        } in pass.drain(..)
+        {
             // Its destination's uniform, in the shuffled order (the only
             // draw left: the moves draw nothing else).
             let u_dest: f64 = rng.random();
+            if !hopeful {
+                continue;
+            }
             let (i, pol, land) = (r.firm, r.polluting, r.land);
-            // Computed for every firm that passed the first bound.
+            // Computed for every hopeful firm's key.
             let set = &sets[slot[ix] as usize];
             if bounded && !forced {
-                let (iv_max, d_min) = (set.iv_max, set.d_min);
-                let cost_min = rp.move_cost_per_ha * land * (1.0 + d_min / 10.0);
-                if iv_max == f64::NEG_INFINITY || u >= p_move(iv_max, cost_min, pol).0 {
+                let iv_max = set.iv_max;
+                if iv_max == f64::NEG_INFINITY
+                    || u >= p_move(iv_max, move_cost(land, set.d_min), pol).0
+                {
                     continue;
                 }
             }
@@ -318,7 +373,7 @@ impl World<'_> {
                 }
                 let ch = dest.expect("a feasible cluster exists when total > 0");
                 let iv = ch.max + ln(total);
-                let cost = rp.move_cost_per_ha * land * (1.0 + ch.dist / 10.0);
+                let cost = move_cost(land, ch.dist);
                 let (p, subsidy) = p_move(iv, cost, pol);
                 if u < p || forced {
                     self.relocate(i, ch.cluster);

@@ -240,6 +240,9 @@ pub struct World<'a> {
     /// Stored firms from which `step` compacts (`COMPACT_MIN_FIRMS` unless
     /// set; 0 always, `usize::MAX` never; results do not depend on it).
     pub compact_min_firms: usize,
+    /// Relocation holds each firm against its bound before the choice sets
+    /// (docs/model.md §4.6; true unless set; results do not depend on it).
+    pub relocation_prefilter: bool,
     /// No alive firm is older (steps): the largest age added, plus the
     /// growth steps since (growth's age-factor table reaches it).
     pub age_bound: u32,
@@ -884,6 +887,7 @@ impl<'a> World<'a> {
             nearest_reach: f64::INFINITY,
             disorder: 0,
             compact_min_firms,
+            relocation_prefilter: true,
             age_bound: 0,
             carry: 0.0,
             last_tax: 0.0,

@@ -956,6 +956,50 @@ fn moves_against_their_probability(polluting: bool, forced: bool, worlds: u64) -
     (moved, mean, var)
 }
 
+/// Relocation's firm-level bound before the choice sets (docs/model.md
+/// §4.6) turns away only firms that the bound after them would: a run
+/// records the same with it and without it, with moving costs, relocation
+/// subsidies and forcing, on one thread and in a big world on two.
+#[test]
+fn relocations_prefilter_changes_no_record() {
+    let mut sc = Scenario::default();
+    sc.time.steps = 24;
+    sc.government.shares.training = 0.0;
+    sc.government.shares.relocation_subsidy = 0.1;
+    sc.relocation.forced_after_step = Some(12);
+    // The moving cost weighs more than the bounds' slack in IV (up to
+    // θ_gain·ln 30), so that a bound tighter than the next one shows.
+    sc.relocation.theta0 = -1.0;
+    sc.relocation.theta_gain = 0.2;
+    sc.relocation.move_cost_per_ha = 1.0;
+    let big = sc.scaled(12.0);
+    for (sc, threads) in [(&sc, 1), (&big, 2)] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let run = |prefilter: bool| {
+            pool.install(|| {
+                let mut w = World::new(sc, 17, 0);
+                w.relocation_prefilter = prefilter;
+                let (mut rows, mut moved) = (vec![w.record()], 0);
+                for _ in 0..sc.time.steps {
+                    w.step();
+                    rows.push(w.record());
+                    moved += w.counters.relocations;
+                }
+                (rows, moved)
+            })
+        };
+        let (with, moved) = run(true);
+        assert!(moved > 200, "{threads} thread(s): {moved} moves");
+        assert!(
+            with == run(false).0,
+            "{threads} thread(s): the records differ"
+        );
+    }
+}
+
 /// Only a few residents are drawn (those below their bound, found by
 /// geometric gaps, then shuffled): the moves must still follow each firm's
 /// own probability, voluntary (with and without enforcement) and forced.
