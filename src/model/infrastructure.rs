@@ -142,16 +142,8 @@ impl World<'_> {
                 total.built += f.built;
             }
             let xz = connection_cost(c, p, radius);
-            let f = advance(
-                &mut c.z,
-                &mut c.pipe_z,
-                c.alloc_z,
-                leak,
-                c.area,
-                xz,
-                p,
-                &decay,
-            );
+            let (z, pipe_z) = (&mut c.z, &mut c.pipe_z);
+            let f = advance(z, pipe_z, c.alloc_z, leak, c.area, xz, p, &decay);
             total.leakage += f.leakage;
             total.waste += f.waste;
             total.built += f.built;
@@ -218,18 +210,10 @@ mod tests {
     fn project_completes_at_threshold_and_erodes_below() {
         let p = params();
         let (area, x, dt) = (20.0, 0.6, 0.25);
+        let decay = Decay::new(&p, dt);
         // Threshold: 0.15·20 = 3 net. Exactly 3 net completes.
         let (mut q, mut pipe) = (0.2, 0.0);
-        let f = advance(
-            &mut q,
-            &mut pipe,
-            3.0,
-            0.0,
-            area,
-            x,
-            &p,
-            &Decay::new(&p, dt),
-        );
+        let f = advance(&mut q, &mut pipe, 3.0, 0.0, area, x, &p, &decay);
         assert_eq!(pipe, 0.0);
         assert_eq!(f.built, 3.0);
         let expected =
@@ -238,29 +222,11 @@ mod tests {
         assert_eq!(f.waste, 0.0);
         // Leakage takes its share of the gross money before the pipeline.
         let (mut q, mut pipe) = (0.2, 0.0);
-        let f = advance(
-            &mut q,
-            &mut pipe,
-            10.0,
-            0.3,
-            area,
-            x,
-            &p,
-            &Decay::new(&p, dt),
-        );
+        let f = advance(&mut q, &mut pipe, 10.0, 0.3, area, x, &p, &decay);
         assert!((f.leakage - 3.0).abs() < 1e-12 && (f.built - 7.0).abs() < 1e-12);
         // Just below the threshold: nothing built, the pipeline erodes, q depreciates.
         let (mut q, mut pipe) = (0.2, 0.0);
-        let f = advance(
-            &mut q,
-            &mut pipe,
-            2.9 / 0.7,
-            0.3,
-            area,
-            x,
-            &p,
-            &Decay::new(&p, dt),
-        );
+        let f = advance(&mut q, &mut pipe, 2.9 / 0.7, 0.3, area, x, &p, &decay);
         let kept = 2.9 * (-0.1f64 * 0.25).exp();
         assert!((pipe - kept).abs() < 1e-12);
         assert!((f.waste - (2.9 - kept)).abs() < 1e-12);
@@ -271,17 +237,9 @@ mod tests {
     fn depreciation_is_exponential() {
         let p = params();
         let (mut q, mut pipe) = (0.8, 0.0);
+        let decay = Decay::new(&p, 0.25);
         for _ in 0..40 {
-            advance(
-                &mut q,
-                &mut pipe,
-                0.0,
-                0.3,
-                10.0,
-                0.6,
-                &p,
-                &Decay::new(&p, 0.25),
-            );
+            advance(&mut q, &mut pipe, 0.0, 0.3, 10.0, 0.6, &p, &decay);
         }
         assert!((q - 0.8 * (-0.025f64 * 10.0).exp()).abs() < 1e-12);
     }
@@ -296,16 +254,8 @@ mod tests {
             depreciation: 0.0,
             ..p
         };
-        advance(
-            &mut q,
-            &mut pipe,
-            n,
-            leak,
-            area,
-            x,
-            &no_dep,
-            &Decay::new(&no_dep, 0.25),
-        );
+        let decay = Decay::new(&no_dep, 0.25);
+        advance(&mut q, &mut pipe, n, leak, area, x, &no_dep, &decay);
         assert!((q - 0.95).abs() < 1e-12, "{q}");
         assert_eq!(need(area, x, 0.96, 0.0, 0.95, leak), 0.0);
     }
