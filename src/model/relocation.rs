@@ -32,12 +32,11 @@ struct Choice {
 }
 
 /// A home's choice set for one sector in a step, with the inclusive value
-/// over all of it (every cluster feasible) and the nearest distance.
+/// over all of it (every cluster feasible).
 #[derive(Debug, Clone, Default)]
 struct ChoiceSet {
     cands: Vec<Choice>,
     iv_max: f64,
-    d_min: f64,
 }
 
 /// The storage the phase reuses from step to step (`World::reloc_bufs`),
@@ -153,11 +152,6 @@ impl World<'_> {
                 dist: n.0,
             }));
             let total: f64 = set.cands.iter().map(|ch| ch.shifted).sum();
-            set.d_min = set
-                .cands
-                .iter()
-                .map(|ch| ch.dist)
-                .fold(f64::INFINITY, f64::min);
             set.iv_max = if total > 0.0 {
                 m + ln(total)
             } else {
@@ -223,7 +217,7 @@ impl World<'_> {
                 }
             })
             .collect();
-        // The nearest cluster's distance per area, as a choice set takes it.
+        // The nearest cluster's distance per area (both bounds' moving cost).
         let d_min: Vec<f64> = nearest
             .iter()
             .map(|list| list.iter().map(|n| n.0).fold(f64::INFINITY, f64::min))
@@ -349,7 +343,7 @@ impl World<'_> {
             if bounded && !forced {
                 let iv_max = set.iv_max;
                 if iv_max == f64::NEG_INFINITY
-                    || u >= p_move(iv_max, move_cost(land, set.d_min), pol).0
+                    || u >= p_move(iv_max, move_cost(land, d_min[ix / k]), pol).0
                 {
                     continue;
                 }
