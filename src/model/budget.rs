@@ -98,8 +98,23 @@ pub fn split_components(
     Split::of(rule, c, sc, leakage).spread(amount)
 }
 
+/// The storage the inside allocation reuses from step to step
+/// (`World::budget_bufs`): the operating clusters, their weights, splits
+/// and needs, and `fill_into`'s output and scratch. What they hold means
+/// something only inside the phase.
+#[derive(Debug, Clone, Default)]
+pub struct BudgetBufs {
+    ids: Vec<usize>,
+    weights: Vec<f64>,
+    splits: Vec<Split>,
+    caps: Vec<f64>,
+    out: Vec<f64>,
+    order: Vec<(f64, usize)>,
+}
+
 /// A cluster's component weights under a rule and its components' needs,
 /// computed once for both its total need and the split of what it gets.
+#[derive(Debug, Clone, Copy)]
 struct Split {
     weights: [f64; K_COMPONENTS],
     needs: [f64; K_COMPONENTS],
@@ -226,28 +241,37 @@ impl World<'_> {
         let sc = self.sc;
         let leak = sc.government.leakage;
         let rule = sc.government.component_rule;
-        let ids: Vec<usize> = (0..self.clusters.len())
-            .filter(|&i| self.clusters[i].operating())
-            .collect();
-        let weights: Vec<f64> = ids
-            .iter()
-            .map(|&i| {
-                let c = &self.clusters[i];
-                match sc.government.inside_rule {
-                    InsideRule::Equal => 1.0,
-                    InsideRule::ByArea => c.area,
-                    InsideRule::ByOccupancy => c.occupied,
-                    InsideRule::WorstFirst => (1.0 - c.quality) * c.area,
-                }
-            })
-            .collect();
-        let splits: Vec<Split> = ids
-            .iter()
-            .map(|&i| Split::of(rule, &self.clusters[i], sc, leak))
-            .collect();
-        let caps: Vec<f64> = splits.iter().map(Split::need).collect();
-        let (alloc, mut left) = fill(amount, &weights, &caps);
-        for ((&i, a), split) in ids.iter().zip(alloc).zip(&splits) {
+        let BudgetBufs {
+            ids,
+            weights,
+            splits,
+            caps,
+            out,
+            order,
+        } = &mut self.budget_bufs;
+        ids.clear();
+        ids.extend((0..self.clusters.len()).filter(|&i| self.clusters[i].operating()));
+        weights.clear();
+        weights.extend(ids.iter().map(|&i| {
+            let c = &self.clusters[i];
+            match sc.government.inside_rule {
+                InsideRule::Equal => 1.0,
+                InsideRule::ByArea => c.area,
+                InsideRule::ByOccupancy => c.occupied,
+                InsideRule::WorstFirst => (1.0 - c.quality) * c.area,
+            }
+        }));
+        splits.clear();
+        splits.extend(
+            ids.iter()
+                .map(|&i| Split::of(rule, &self.clusters[i], sc, leak)),
+        );
+        caps.clear();
+        caps.extend(splits.iter().map(Split::need));
+        out.resize(weights.len(), 0.0);
+        order.resize(weights.len(), (0.0, 0));
+        let mut left = fill_into(amount, weights, caps, out, order);
+        for ((&i, &a), split) in ids.iter().zip(out.iter()).zip(splits.iter()) {
             let (split, rest) = split.spread(a);
             let c = &mut self.clusters[i];
             for (a, s) in c.alloc.iter_mut().zip(split) {

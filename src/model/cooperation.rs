@@ -44,8 +44,36 @@ fn pick_other(list: &[u32], i: u32, partners: &[u32], rng: &mut Stream) -> Optio
 /// What a cluster's local sub-phase leaves for the global one: the
 /// `SocialNetwork` attempts that may cross clusters, (firm, triadic), the
 /// links that leave the cluster, (member, partner elsewhere), and the
-/// numbers of links inside it dissolved and formed.
-type LocalOutcome = (Vec<(u32, bool)>, Vec<(u32, u32)>, (u64, u64));
+/// numbers of links inside it dissolved and formed; with the sub-phase's
+/// own scratch lists. Kept from step to step (`CoopBufs`), one per
+/// cluster with members, so that a step's sub-phases allocate nothing
+/// once the lists have grown.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOutcome {
+    crossing: Vec<(u32, bool)>,
+    cross: Vec<(u32, u32)>,
+    dissolved: u64,
+    formed: u64,
+    /// The links dissolved inside the cluster (scratch).
+    gone: Vec<(u32, u32)>,
+    /// A `Complex` cluster's degree-weighted list (scratch).
+    weighted: Vec<u32>,
+}
+
+/// The storage the cooperation phase reuses from step to step
+/// (`World::coop_bufs`), as `EntryBufs`: what it holds means something
+/// only inside the phase.
+#[derive(Debug, Clone, Default)]
+pub struct CoopBufs {
+    here: Vec<usize>,
+    lists: Vec<Vec<Vec<u32>>>,
+    spill_here: Vec<Vec<(f64, f64)>>,
+    queued: Vec<LocalOutcome>,
+    crossing: Vec<(u32, bool)>,
+    crossing_links: Vec<(u32, u32)>,
+    changed: Vec<u32>,
+    redone: Vec<(u32, Option<(f64, f64)>)>,
+}
 
 /// How many firms ahead the global sub-phase's sequential loops (the
 /// crossing attempts and the redone spillover) read a firm's partner list
@@ -65,7 +93,9 @@ impl World<'_> {
     /// (firm, triadic), and the links from the members to firms of other
     /// sites (the sub-phase leaves them as they are), each from its lower
     /// id, in member and list order as the lists stand before the sub-phase,
-    /// and how many links inside the cluster it dissolved and formed.
+    /// and how many links inside the cluster it dissolved and formed, into
+    /// `out` (its lists emptied first).
+    #[allow(clippy::too_many_arguments)]
     fn cooperate_in(
         &self,
         c: usize,
@@ -74,7 +104,8 @@ impl World<'_> {
         (p_decay, p_try): (f64, f64),
         rng: &mut Stream,
         spill: &mut Vec<(f64, f64)>,
-    ) -> LocalOutcome {
+        out: &mut LocalOutcome,
+    ) {
         let co = &self.sc.cooperation;
         let members = &self.clusters[c].members;
         let here = Site::Cluster(c as u32);
@@ -96,8 +127,18 @@ impl World<'_> {
         // The links that leave the cluster are listed in the same pass (one
         // read of each partner): the sub-phase changes only links inside
         // it, so they are the ones left at its end.
-        let mut gone = Vec::new();
-        let mut cross = Vec::new();
+        let LocalOutcome {
+            crossing,
+            cross,
+            dissolved,
+            formed,
+            gone,
+            weighted,
+        } = out;
+        crossing.clear();
+        cross.clear();
+        gone.clear();
+        weighted.clear();
         let mut decay = Gaps::new(p_decay, rng);
         for (k, &i) in members.iter().enumerate() {
             let id_i = self.firms[i as usize].id;
@@ -112,8 +153,8 @@ impl World<'_> {
                 }
             }
         }
-        let dissolved = gone.len() as u64;
-        for (i, j) in gone {
+        *dissolved = gone.len() as u64;
+        for &(i, j) in gone.iter() {
             for (a, b) in [(i, j), (j, i)] {
                 let pl = &mut partners[slot(a)];
                 if let Some(pos) = pl.iter().position(|&x| x == b) {
@@ -123,9 +164,7 @@ impl World<'_> {
         }
 
         // Formation.
-        let mut crossing = Vec::new();
-        let mut formed = 0;
-        let mut weighted: Vec<u32> = Vec::new();
+        *formed = 0;
         if ctype == ClusterType::Complex {
             // Degree-weighted list: each firm (degree + 1) times; new links
             // append both ends, so the list stays ∝ (degree + 1).
@@ -141,7 +180,7 @@ impl World<'_> {
             }
             let cand = match ctype {
                 ClusterType::Marshallian => pick_other(members, i, &partners[k], rng),
-                ClusterType::Complex => pick_other(&weighted, i, &partners[k], rng),
+                ClusterType::Complex => pick_other(weighted, i, &partners[k], rng),
                 ClusterType::SocialNetwork => {
                     if rng.random::<f64>() < co.triadic_share {
                         crossing.push((i, true));
@@ -168,7 +207,7 @@ impl World<'_> {
             if u < self.sc.relatedness[si as usize][sj as usize] {
                 partners[k].push(j);
                 partners[kj].push(i);
-                formed += 1;
+                *formed += 1;
                 if ctype == ClusterType::Complex {
                     weighted.push(i);
                     weighted.push(j);
@@ -185,8 +224,6 @@ impl World<'_> {
                 .zip(&*partners)
                 .map(|(&i, list)| self.spillover_of(i, list).unwrap_or(UNCHANGED)),
         );
-
-        (crossing, cross, (dissolved, formed))
     }
 
     /// Reads firm `i`'s partner list (its firm, its site's list of lists,
@@ -277,9 +314,19 @@ impl World<'_> {
         let p_decay = 1.0 - exp(-co.link_decay * dt);
         let p_try = 1.0 - exp(-co.link_rate * dt);
         let by_type = co.partner_rule == PartnerRule::ByType;
-        // SocialNetwork attempts that may cross clusters, for the global
-        // sub-phase: (firm, true for triadic / false for kin).
-        let mut crossing: Vec<(u32, bool)> = Vec::new();
+        let CoopBufs {
+            mut here,
+            mut lists,
+            mut spill_here,
+            mut queued,
+            // SocialNetwork attempts that may cross clusters, for the global
+            // sub-phase: (firm, true for triadic / false for kin).
+            mut crossing,
+            mut crossing_links,
+            mut changed,
+            mut redone,
+        } = std::mem::take(&mut self.coop_bufs);
+        crossing.clear();
         // The spillover reads every productivity as it was before this
         // phase: one still pending from a cooperation that no growth
         // followed is written out first.
@@ -291,47 +338,56 @@ impl World<'_> {
         // move per cluster), so that clusters can run in parallel in a big
         // world; each cluster's queued crossing attempts are appended in
         // cluster order.
-        let here: Vec<usize> = (0..self.clusters.len())
-            .filter(|&c| self.clusters[c].operating() && !self.clusters[c].members.is_empty())
-            .collect();
-        let mut lists: Vec<Vec<Vec<u32>>> = here
-            .iter()
-            .map(|&c| std::mem::take(&mut self.clusters[c].partners))
-            .collect();
+        here.clear();
+        here.extend(
+            (0..self.clusters.len())
+                .filter(|&c| self.clusters[c].operating() && !self.clusters[c].members.is_empty()),
+        );
+        lists.clear();
+        lists.extend(
+            here.iter()
+                .map(|&c| std::mem::take(&mut self.clusters[c].partners)),
+        );
         // Each cluster's spillover is computed at the end of its local
         // sub-phase, into its reused buffer (`spill_bufs`, by cluster; the
         // others stay empty), taken out and put back like its lists.
         let mut spill = std::mem::take(&mut self.spill_bufs);
         spill.resize_with(self.clusters.len(), Vec::new);
-        let mut spill_here: Vec<Vec<(f64, f64)>> = here
-            .iter()
-            .map(|&c| std::mem::take(&mut spill[c]))
-            .collect();
+        spill_here.clear();
+        spill_here.extend(here.iter().map(|&c| std::mem::take(&mut spill[c])));
+        if queued.len() < here.len() {
+            queued.resize_with(here.len(), LocalOutcome::default);
+        }
         let world = &*self;
-        let local = |((&c, partners), out): ((&usize, &mut Vec<Vec<u32>>), &mut Vec<_>)| {
+        type Local<'q> = (
+            ((&'q usize, &'q mut Vec<Vec<u32>>), &'q mut Vec<(f64, f64)>),
+            &'q mut LocalOutcome,
+        );
+        let local = |(((&c, partners), spill), out): Local| {
             let mut rng = world.streams.stream(Purpose::Cooperation, step, c as u32);
             let ctype = if by_type {
                 world.clusters[c].ctype
             } else {
                 ClusterType::Marshallian
             };
-            world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng, out)
+            world.cooperate_in(c, ctype, partners, (p_decay, p_try), &mut rng, spill, out)
         };
-        let queued: Vec<LocalOutcome> = if self.parallel() {
+        let outs = &mut queued[..here.len()];
+        if self.parallel() {
             use rayon::prelude::*;
             here.par_iter()
                 .zip(lists.par_iter_mut())
                 .zip(spill_here.par_iter_mut())
-                .map(local)
-                .collect()
+                .zip(outs.par_iter_mut())
+                .for_each(local);
         } else {
             here.iter()
                 .zip(lists.iter_mut())
                 .zip(spill_here.iter_mut())
-                .map(local)
-                .collect()
-        };
-        for ((&c, partners), buf) in here.iter().zip(lists).zip(spill_here) {
+                .zip(outs.iter_mut())
+                .for_each(local);
+        }
+        for ((&c, partners), buf) in here.iter().zip(lists.drain(..)).zip(spill_here.drain(..)) {
             self.clusters[c].partners = partners;
             spill[c] = buf;
         }
@@ -339,22 +395,22 @@ impl World<'_> {
         // sub-phases found them (in parallel in a big world), in cluster and
         // member order: the clusters they skip are empty (planned clusters
         // have no firms, an invariant).
-        let mut crossing_links: Vec<(u32, u32)> = Vec::new();
-        for (&c, (attempts, cross, (dissolved, formed))) in here.iter().zip(queued) {
-            crossing.extend(attempts);
-            crossing_links.extend(cross);
+        crossing_links.clear();
+        for (&c, out) in here.iter().zip(&queued) {
+            crossing.extend_from_slice(&out.crossing);
+            crossing_links.extend_from_slice(&out.cross);
             let n = &mut self.clusters[c].internal_links;
-            *n = *n - dissolved + formed;
+            *n = *n - out.dissolved + out.formed;
         }
 
         // Global sub-phase: cross-cluster links dissolve (by gaps, as inside),
         // then the triadic and kin attempts (which may cross clusters) are
         // made in the order they were queued. The ends of every link it
         // dissolves or makes are noted: their lists changed.
-        let mut changed: Vec<u32> = Vec::new();
+        changed.clear();
         let mut rng = self.streams.stream(Purpose::CrossLinks, step, 0);
         let mut decay = Gaps::new(p_decay, &mut rng);
-        for (i, j) in crossing_links {
+        for &(i, j) in &crossing_links {
             if decay.hit(&mut rng) {
                 self.unlink(i, j);
                 changed.extend([i, j]);
@@ -380,16 +436,13 @@ impl World<'_> {
         // grows it: no pass over the firms to write them.
         changed.sort_unstable();
         changed.dedup();
-        let redone: Vec<(u32, Option<(f64, f64)>)> = changed
-            .iter()
-            .enumerate()
-            .map(|(n, &i)| {
-                self.read_ahead(changed.get(n + READ_AHEAD).copied());
-                (i, self.spillover_of(i, self.partners_of(i)))
-            })
-            .collect();
+        redone.clear();
+        redone.extend(changed.iter().enumerate().map(|(n, &i)| {
+            self.read_ahead(changed.get(n + READ_AHEAD).copied());
+            (i, self.spillover_of(i, self.partners_of(i)))
+        }));
         let mut direct = Vec::new();
-        for (i, update) in redone {
+        for &(i, update) in &redone {
             let f = &self.firms[i as usize];
             let buf = match f.site {
                 Site::Cluster(c) => spill.get_mut(c as usize),
@@ -408,5 +461,15 @@ impl World<'_> {
         }
         self.spill_bufs = spill;
         self.spill_pending = true;
+        self.coop_bufs = CoopBufs {
+            here,
+            lists,
+            spill_here,
+            queued,
+            crossing,
+            crossing_links,
+            changed,
+            redone,
+        };
     }
 }

@@ -122,11 +122,11 @@ pub struct RunRecord {
 }
 
 use super::infrastructure::complete;
-use super::world::{map_units, Site, World};
+use super::world::{map_units_into, Site, World};
 
 /// One cluster's sums over its members for the record.
-#[derive(Default)]
-struct ClusterSums {
+#[derive(Debug, Clone, Default)]
+pub struct ClusterSums {
     emp: f64,
     rev: f64,
     max_degree: u64,
@@ -137,13 +137,22 @@ impl World<'_> {
     /// Phase 9: the region row and the cluster rows of the current step.
     pub fn record(&self) -> (RegionRow, Vec<ClusterRow>) {
         let mut rows = Vec::with_capacity(self.clusters.len());
-        let r = self.record_into(&mut rows);
+        let r = self.record_with(&mut rows, &mut Vec::new());
         (r, rows)
     }
 
     /// `record`, with the cluster rows pushed onto `rows` (a run's rows of
-    /// every step, so that a step allocates no vector of its own).
-    pub fn record_into(&self, rows: &mut Vec<ClusterRow>) -> RegionRow {
+    /// every step, so that a step allocates no vector of its own) and the
+    /// clusters' sums in the world's reused buffer.
+    pub fn record_into(&mut self, rows: &mut Vec<ClusterRow>) -> RegionRow {
+        let mut sums = std::mem::take(&mut self.record_sums);
+        let r = self.record_with(rows, &mut sums);
+        self.record_sums = sums;
+        r
+    }
+
+    /// `record_into` with the clusters' sums in `parts`.
+    fn record_with(&self, rows: &mut Vec<ClusterRow>, parts: &mut Vec<ClusterSums>) -> RegionRow {
         let sc = self.sc;
         let p = &sc.infrastructure;
         let rpw = sc.growth.revenue_per_worker;
@@ -170,7 +179,7 @@ impl World<'_> {
         // pollution is summed there firm by firm in member order, as one
         // pass would.
         let world = self;
-        let parts = map_units(self.parallel(), self.clusters.len(), |ci| {
+        map_units_into(self.parallel(), self.clusters.len(), parts, |ci| {
             let c = &world.clusters[ci];
             let mut part = ClusterSums::default();
             for (partners, f) in c.partners.iter().zip(&c.held) {
@@ -182,7 +191,7 @@ impl World<'_> {
             }
             part
         });
-        for ((ci, c), part) in self.clusters.iter().enumerate().zip(parts) {
+        for ((ci, c), part) in self.clusters.iter().enumerate().zip(parts.iter()) {
             let q = c.quality;
             let (emp, rev) = (part.emp, part.rev);
             // A link counts for this cluster once, even if both ends are

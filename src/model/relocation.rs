@@ -61,6 +61,20 @@ pub struct RelocBufs {
     free: Vec<f64>,
     /// The firms that passed the first bound, as `relocation` lists them.
     pass: Vec<Passed>,
+    /// The areas' nearest lists, taken out of the areas for the phase
+    /// (the outer vector's storage kept; the lists go back).
+    nearest: Vec<Vec<(f64, u32)>>,
+    /// IV's upper bound and the first bound of the move probability
+    /// (non-polluting, polluting), by key; the nearest cluster's distance
+    /// by area.
+    iv_ub: Vec<f64>,
+    p_bound0: Vec<[f64; 2]>,
+    d_min: Vec<f64>,
+    /// The firms an area's gaps found, the keys the movers need and the
+    /// forced firms with nowhere to go.
+    found: Vec<(u32, f64, bool)>,
+    keys: Vec<usize>,
+    closed: Vec<u32>,
 }
 
 /// A residential firm that may move, as the phase reads it.
@@ -103,6 +117,13 @@ impl World<'_> {
             mut u_max,
             mut free,
             mut pass,
+            mut nearest,
+            mut iv_ub,
+            mut p_bound0,
+            mut d_min,
+            mut found,
+            mut keys,
+            mut closed,
         } = std::mem::take(&mut self.reloc_bufs);
         self.site_views_into(&mut views);
         let k = sc.sectors.len();
@@ -121,11 +142,13 @@ impl World<'_> {
         self.related_ln = memo;
         // The nearest lists, out of the areas for the phase (moves do not
         // change them) and put back at its end.
-        let nearest: Vec<Vec<(f64, u32)>> = self
-            .areas
-            .iter_mut()
-            .map(|a| std::mem::take(&mut a.nearest))
-            .collect();
+        nearest.clear();
+        nearest.extend(
+            self.areas
+                .iter_mut()
+                .map(|a| std::mem::take(&mut a.nearest)),
+        );
+        let nearest = nearest;
         let utility =
             |ix: usize, &(d, c): &(f64, u32)| value[c as usize * k + ix % k] - beta_d * d / 10.0;
         let parallel = self.parallel();
@@ -167,7 +190,7 @@ impl World<'_> {
             0.0
         };
         let mut claimed = 0.0;
-        let mut closed = Vec::new();
+        closed.clear();
         let u_home = [self.home_utility(false, e), self.home_utility(true, e)];
         // The move probability from the inclusive value and the moving cost
         // net of subsidy; non-decreasing in `iv` and non-increasing in `cost`
@@ -194,34 +217,31 @@ impl World<'_> {
         // would be by the next: the same decisions.
         let bounded = rp.theta_gain >= 0.0 && rp.theta_cost >= 0.0;
         // IV's upper bound per key (−∞ where the list is empty).
-        let iv_ub: Vec<f64> = u_max
-            .iter()
-            .enumerate()
-            .map(|(ix, &m)| {
-                let n = nearest[ix / k].len();
-                if n == 0 || m == f64::NEG_INFINITY {
-                    return f64::NEG_INFINITY;
-                }
-                m + ln(n as f64) + 1e-9 * (1.0 + m.abs())
-            })
-            .collect();
-        let p_bound0: Vec<[f64; 2]> = iv_ub
-            .iter()
-            .map(|&iv| {
-                if !bounded {
-                    [1.0; 2]
-                } else if iv == f64::NEG_INFINITY {
-                    [0.0; 2]
-                } else {
-                    [p_move(iv, 0.0, false).0, p_move(iv, 0.0, true).0]
-                }
-            })
-            .collect();
+        iv_ub.clear();
+        iv_ub.extend(u_max.iter().enumerate().map(|(ix, &m)| {
+            let n = nearest[ix / k].len();
+            if n == 0 || m == f64::NEG_INFINITY {
+                return f64::NEG_INFINITY;
+            }
+            m + ln(n as f64) + 1e-9 * (1.0 + m.abs())
+        }));
+        p_bound0.clear();
+        p_bound0.extend(iv_ub.iter().map(|&iv| {
+            if !bounded {
+                [1.0; 2]
+            } else if iv == f64::NEG_INFINITY {
+                [0.0; 2]
+            } else {
+                [p_move(iv, 0.0, false).0, p_move(iv, 0.0, true).0]
+            }
+        }));
         // The nearest cluster's distance per area (both bounds' moving cost).
-        let d_min: Vec<f64> = nearest
-            .iter()
-            .map(|list| list.iter().map(|n| n.0).fold(f64::INFINITY, f64::min))
-            .collect();
+        d_min.clear();
+        d_min.extend(
+            nearest
+                .iter()
+                .map(|list| list.iter().map(|n| n.0).fold(f64::INFINITY, f64::min)),
+        );
         // The cost of moving `land` hectares `dist` km.
         let move_cost = |land: f64, dist: f64| rp.move_cost_per_ha * land * (1.0 + dist / 10.0);
         // Every residential firm has a uniform u (the voluntary move) and,
@@ -237,7 +257,6 @@ impl World<'_> {
         // draws the uniform for its destination. The same law as a uniform
         // per firm and a shuffle of every resident, with draws for a few.
         pass.clear();
-        let mut found: Vec<(u32, f64, bool)> = Vec::new();
         for (a, area) in self.areas.iter().enumerate() {
             let members = &area.members;
             if members.is_empty() {
@@ -306,7 +325,7 @@ impl World<'_> {
         for p in pass.iter().filter(|p| p.hopeful) {
             slot[p.key] = NEEDED;
         }
-        let mut keys: Vec<usize> = Vec::new();
+        keys.clear();
         for (ix, s) in slot.iter_mut().enumerate() {
             if *s == NEEDED {
                 *s = keys.len() as u32;
@@ -381,7 +400,8 @@ impl World<'_> {
                 closed.push(i);
             }
         }
-        for (a, list) in self.areas.iter_mut().zip(nearest) {
+        let mut nearest = nearest;
+        for (a, list) in self.areas.iter_mut().zip(nearest.drain(..)) {
             a.nearest = list;
         }
         self.reloc_bufs = RelocBufs {
@@ -392,6 +412,13 @@ impl World<'_> {
             u_max,
             free,
             pass,
+            nearest,
+            iv_ub,
+            p_bound0,
+            d_min,
+            found,
+            keys,
+            closed: Vec::new(),
         };
         for &i in &closed {
             self.kill_firm(i);
@@ -399,6 +426,7 @@ impl World<'_> {
         self.drop_dead_links();
         self.counters.forced_closures += closed.len() as u64;
         self.counters.forced_total += closed.len() as u64;
+        self.reloc_bufs.closed = closed;
         self.counters.spent += claimed;
         self.carry += self.subsidy_pool - claimed;
         self.subsidy_pool = 0.0;

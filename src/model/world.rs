@@ -227,6 +227,14 @@ pub struct World<'a> {
     pub(super) reloc_bufs: super::relocation::RelocBufs,
     /// Entry's storage, likewise.
     pub(super) entry_bufs: super::entry::EntryBufs,
+    /// Cooperation's storage, likewise.
+    pub(super) coop_bufs: super::cooperation::CoopBufs,
+    /// Per-cluster sums the labour refresh and the record reuse from step
+    /// to step, likewise.
+    pub(super) unit_sums: Vec<f64>,
+    pub(super) record_sums: Vec<super::record::ClusterSums>,
+    /// The budget's inside allocation's storage, likewise.
+    pub(super) budget_bufs: super::budget::BudgetBufs,
     /// The logarithms of U_c's related term by `c·K + s`, with the sums
     /// they were taken for, kept from step to step (entry and relocation).
     pub(super) related_ln: Vec<super::entry::RelatedLn>,
@@ -275,6 +283,22 @@ pub fn map_units<T: Send>(
         (0..n).into_par_iter().map(&f).collect()
     } else {
         (0..n).map(f).collect()
+    }
+}
+
+/// `map_units` into `out` (its storage reused; emptied first).
+pub fn map_units_into<T: Send>(
+    parallel: bool,
+    n: usize,
+    out: &mut Vec<T>,
+    f: impl Fn(usize) -> T + Sync + Send,
+) {
+    if parallel {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().map(&f).collect_into_vec(out);
+    } else {
+        out.clear();
+        out.extend((0..n).map(f));
     }
 }
 
@@ -882,6 +906,10 @@ impl<'a> World<'a> {
             spill_pending: false,
             reloc_bufs: Default::default(),
             entry_bufs: Default::default(),
+            budget_bufs: Default::default(),
+            unit_sums: Vec::new(),
+            record_sums: Vec::new(),
+            coop_bufs: Default::default(),
             related_ln: Vec::new(),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
@@ -1504,15 +1532,16 @@ impl<'a> World<'a> {
     /// Employment and shortage of every cluster from its members' sizes.
     pub fn refresh_labour(&mut self) {
         let rpw = self.sc.growth.revenue_per_worker;
+        let mut employment = std::mem::take(&mut self.unit_sums);
         let world = &*self;
-        let employment = map_units(self.parallel(), self.clusters.len(), |c| {
+        map_units_into(self.parallel(), self.clusters.len(), &mut employment, |c| {
             world.clusters[c]
                 .held
                 .iter()
                 .map(|h| h.size / rpw)
                 .sum::<f64>()
         });
-        for (c, emp) in self.clusters.iter_mut().zip(employment) {
+        for (c, &emp) in self.clusters.iter_mut().zip(&employment) {
             c.employment = emp;
             c.shortage = if c.labor_pool > 0.0 {
                 (emp / c.labor_pool - 1.0).max(0.0)
@@ -1520,6 +1549,7 @@ impl<'a> World<'a> {
                 0.0
             };
         }
+        self.unit_sums = employment;
     }
 
     /// Enforcement E(t) at the current step.
