@@ -148,7 +148,6 @@ impl World<'_> {
                 .iter_mut()
                 .map(|a| std::mem::take(&mut a.nearest)),
         );
-        let nearest = nearest;
         let utility =
             |ix: usize, &(d, c): &(f64, u32)| value[c as usize * k + ix % k] - beta_d * d / 10.0;
         let parallel = self.parallel();
@@ -400,7 +399,6 @@ impl World<'_> {
                 closed.push(i);
             }
         }
-        let mut nearest = nearest;
         for (a, list) in self.areas.iter_mut().zip(nearest.drain(..)) {
             a.nearest = list;
         }

@@ -271,22 +271,9 @@ pub struct World<'a> {
     pub parallel_min_firms: u64,
 }
 
-/// `f` over `0..n` (sites or other units of a phase), in parallel (rayon)
-/// when `parallel`; the results come back in index order either way.
-pub fn map_units<T: Send>(
-    parallel: bool,
-    n: usize,
-    f: impl Fn(usize) -> T + Sync + Send,
-) -> Vec<T> {
-    if parallel {
-        use rayon::prelude::*;
-        (0..n).into_par_iter().map(&f).collect()
-    } else {
-        (0..n).map(f).collect()
-    }
-}
-
-/// `map_units` into `out` (its storage reused; emptied first).
+/// `f` over `0..n` (sites or other units of a phase) into `out` (emptied
+/// first, its storage reused), in parallel (rayon) when `parallel`; the
+/// results are in index order either way.
 pub fn map_units_into<T: Send>(
     parallel: bool,
     n: usize,
