@@ -402,6 +402,12 @@ impl World<'_> {
         for (a, list) in self.areas.iter_mut().zip(nearest.drain(..)) {
             a.nearest = list;
         }
+        for &i in &closed {
+            self.kill_firm(i);
+        }
+        self.drop_dead_links();
+        self.counters.forced_closures += closed.len() as u64;
+        self.counters.forced_total += closed.len() as u64;
         self.reloc_bufs = RelocBufs {
             sets,
             slot,
@@ -416,15 +422,8 @@ impl World<'_> {
             d_min,
             found,
             keys,
-            closed: Vec::new(),
+            closed,
         };
-        for &i in &closed {
-            self.kill_firm(i);
-        }
-        self.drop_dead_links();
-        self.counters.forced_closures += closed.len() as u64;
-        self.counters.forced_total += closed.len() as u64;
-        self.reloc_bufs.closed = closed;
         self.counters.spent += claimed;
         self.carry += self.subsidy_pool - claimed;
         self.subsidy_pool = 0.0;
