@@ -70,6 +70,7 @@ impl World<'_> {
             let ln_factor = ln(factor);
             for &f in &c.members {
                 let f = &mut self.firms[f as usize];
+                debug_assert!(!f.productivity.is_nan(), "a member's A is stored");
                 f.productivity *= factor;
                 f.ln_prod += ln_factor;
             }

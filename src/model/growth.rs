@@ -510,7 +510,13 @@ fn grow_members<M: Members>(
             Grown {
                 vol: vol_mult,
                 ln_prod: ln_a,
-                productivity: exp(ln_a),
+                // A residential firm's A is computed when read
+                // (`Firm::productivity`): most never are.
+                productivity: if site.residential {
+                    f64::NAN
+                } else {
+                    exp(ln_a)
+                },
                 ln_size,
                 size,
             },

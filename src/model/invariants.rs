@@ -48,6 +48,17 @@ impl World<'_> {
                     cl.internal_links
                 ));
             }
+            // A member's A is stored: spillover and training change it in
+            // place (only a residential firm's may wait to be computed).
+            if let Some(&i) = cl
+                .members
+                .iter()
+                .find(|&&i| self.firms[i as usize].productivity.is_nan())
+            {
+                return Err(format!(
+                    "cluster {ci}: member {i} has no stored productivity"
+                ));
+            }
             if cl.occupied > cl.area + 1e-9 {
                 return Err(format!(
                     "cluster {ci}: occupied {} > area {}",

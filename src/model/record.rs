@@ -298,7 +298,7 @@ impl World<'_> {
                     in_cluster,
                     site,
                     size: f.size,
-                    productivity: f.productivity,
+                    productivity: f.productivity(),
                     polluting: f.polluting,
                     age: f.age,
                     degree: self.partners_of(i as u32).len() as u32,

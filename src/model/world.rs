@@ -141,6 +141,11 @@ pub struct Firm {
     pub home: u32,
     /// Revenue S (billion VND a year).
     pub size: f64,
+    /// Productivity A as stored: NaN where growth left it to be computed
+    /// when read, exp(ln A) (a residential firm's: nothing reads it while
+    /// the firm sits in its area but a partner's spillover and the record,
+    /// and `attach` stores it when the firm moves into a cluster). Read it
+    /// through [`Firm::productivity`].
     pub productivity: f64,
     pub polluting: bool,
     pub land: f64,
@@ -159,6 +164,20 @@ pub struct Firm {
     /// logarithm (set by `add_firm`; growth, spillover and training keep them).
     pub ln_size: f64,
     pub ln_prod: f64,
+}
+
+impl Firm {
+    /// Productivity A: the stored value, or exp(ln A) where growth left it
+    /// to be computed when read (the value growth would have stored, bit
+    /// for bit).
+    #[inline]
+    pub fn productivity(&self) -> f64 {
+        if self.productivity.is_nan() {
+            super::expo::exp(self.ln_prod)
+        } else {
+            self.productivity
+        }
+    }
 }
 
 /// Cumulative and per-step counters.
@@ -1238,6 +1257,11 @@ impl<'a> World<'a> {
         };
         let f = &mut self.firms[id as usize];
         (f.site, f.slot, f.kin_slot) = (site, slot, kin_slot);
+        if let Site::Cluster(_) = site {
+            // A cluster's members keep A stored (spillover and training
+            // read and change it).
+            f.productivity = f.productivity();
+        }
     }
 
     /// Append firm `id` to `site`'s lists (its member list, the partner

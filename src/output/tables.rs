@@ -336,40 +336,96 @@ pub fn region_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFram
     with_extra(extra, rows.len(), columns)
 }
 
-/// `clusters`: one row per run, step and cluster, in that order.
+/// `clusters`: one row per run, step and cluster, in that order. Built in
+/// one pass over the rows (a big run's rows are far larger than the cache:
+/// a pass per column read them twenty times).
 pub fn clusters_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFrame> {
-    use crate::model::ClusterRow;
-    let rows = per_run(batch, |r| &r.clusters);
-    let f = |g: &dyn Fn(&ClusterRow) -> f64| rows.iter().map(|(_, r)| g(r)).collect::<Vec<f64>>();
-    let b = |g: fn(&ClusterRow) -> bool| rows.iter().map(|(_, r)| g(r)).collect::<Vec<bool>>();
-    let status: Vec<&str> = rows
-        .iter()
-        .map(|(_, r)| if r.operating { "operating" } else { "planned" })
-        .collect();
-    let columns = vec![
-        Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
-        Column::new("step".into(), i32s(rows.iter().map(|(_, r)| r.step))),
-        Column::new("cluster".into(), i32s(rows.iter().map(|(_, r)| r.cluster))),
-        Column::new("status".into(), status),
-        Column::new("area_ha".into(), f(&|r| r.area_ha)),
-        Column::new("occupancy".into(), f(&|r| r.occupancy)),
-        Column::new("firms".into(), i64s(rows.iter().map(|(_, r)| r.firms))),
-        Column::new("employment".into(), f(&|r| r.employment)),
-        Column::new("revenue".into(), f(&|r| r.revenue)),
-        Column::new("q_roads".into(), f(&|r| r.q[0])),
-        Column::new("q_utilities".into(), f(&|r| r.q[1])),
-        Column::new("q_wastewater".into(), f(&|r| r.q[2])),
-        Column::new("q_fire_safety".into(), f(&|r| r.q[3])),
-        Column::new("q_green".into(), f(&|r| r.q[4])),
-        Column::new("connection".into(), f(&|r| r.connection)),
-        Column::new("quality".into(), f(&|r| r.quality)),
-        Column::new("complete".into(), b(|r| r.complete)),
-        Column::new("investment".into(), f(&|r| r.investment)),
-        Column::new("links".into(), i64s(rows.iter().map(|(_, r)| r.links))),
-        Column::new("labor_pool".into(), f(&|r| r.labor_pool)),
-        Column::new("shortage".into(), f(&|r| r.shortage)),
+    let n: usize = batch.iter().map(|o| o.record.clusters.len()).sum();
+    let i32_of = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
+    let i64_of = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+    let (mut run, mut step, mut cluster) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut status: Vec<&str> = Vec::with_capacity(n);
+    let (mut firms, mut links) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut complete = Vec::with_capacity(n);
+    // The float columns, in the order of `FLOATS`.
+    const FLOATS: [&str; 14] = [
+        "area_ha",
+        "occupancy",
+        "employment",
+        "revenue",
+        "q_roads",
+        "q_utilities",
+        "q_wastewater",
+        "q_fire_safety",
+        "q_green",
+        "connection",
+        "quality",
+        "investment",
+        "labor_pool",
+        "shortage",
     ];
-    with_extra(extra, rows.len(), columns)
+    let mut floats: [Vec<f64>; 14] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for o in batch {
+        for r in &o.record.clusters {
+            run.push(i32_of(o.run));
+            step.push(i32_of(r.step));
+            cluster.push(i32_of(r.cluster));
+            status.push(if r.operating { "operating" } else { "planned" });
+            firms.push(i64_of(r.firms));
+            complete.push(r.complete);
+            links.push(i64_of(r.links));
+            let values = [
+                r.area_ha,
+                r.occupancy,
+                r.employment,
+                r.revenue,
+                r.q[0],
+                r.q[1],
+                r.q[2],
+                r.q[3],
+                r.q[4],
+                r.connection,
+                r.quality,
+                r.investment,
+                r.labor_pool,
+                r.shortage,
+            ];
+            for (column, v) in floats.iter_mut().zip(values) {
+                column.push(v);
+            }
+        }
+    }
+    let [area_ha, occupancy, employment, revenue, q0, q1, q2, q3, q4, connection, quality, investment, labor_pool, shortage] =
+        floats;
+    let f = |name: &str, v: Vec<f64>| Column::new(name.into(), v);
+    let columns = vec![
+        Column::new("run".into(), run),
+        Column::new("step".into(), step),
+        Column::new("cluster".into(), cluster),
+        Column::new("status".into(), status),
+        f(FLOATS[0], area_ha),
+        f(FLOATS[1], occupancy),
+        Column::new("firms".into(), firms),
+        f(FLOATS[2], employment),
+        f(FLOATS[3], revenue),
+        f(FLOATS[4], q0),
+        f(FLOATS[5], q1),
+        f(FLOATS[6], q2),
+        f(FLOATS[7], q3),
+        f(FLOATS[8], q4),
+        f(FLOATS[9], connection),
+        f(FLOATS[10], quality),
+        Column::new("complete".into(), complete),
+        f(FLOATS[11], investment),
+        Column::new("links".into(), links),
+        f(FLOATS[12], labor_pool),
+        f(FLOATS[13], shortage),
+    ];
+    with_extra(extra, n, columns)
 }
 
 /// `runs`: one row per run: `run`, `seed`, `steps`, `firm_steps` (Σ over
@@ -432,45 +488,56 @@ pub fn firms_frame(
     extra: &Extra,
     sector_names: &[String],
 ) -> PolarsResult<DataFrame> {
-    let rows = per_run(batch, |r| &r.firms);
-    let kind: Vec<&str> = rows.iter().map(|(_, r)| site_kind(r.in_cluster)).collect();
-    let sector_name: Vec<&str> = rows
-        .iter()
-        .map(|(_, r)| {
-            sector_names
-                .get(r.sector as usize)
-                .map_or("", String::as_str)
-        })
-        .collect();
+    // One pass over the rows, as `clusters_frame`.
+    let n: usize = batch.iter().map(|o| o.record.firms.len()).sum();
+    let i32_of = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
+    let mut run = Vec::with_capacity(n);
+    let mut firm = Vec::with_capacity(n);
+    let mut sector = Vec::with_capacity(n);
+    let mut sector_name: Vec<&str> = Vec::with_capacity(n);
+    let mut kind: Vec<&str> = Vec::with_capacity(n);
+    let mut site = Vec::with_capacity(n);
+    let mut size = Vec::with_capacity(n);
+    let mut productivity = Vec::with_capacity(n);
+    let mut polluting = Vec::with_capacity(n);
+    let mut age = Vec::with_capacity(n);
+    let mut degree = Vec::with_capacity(n);
+    let mut relocated = Vec::with_capacity(n);
+    for o in batch {
+        for r in &o.record.firms {
+            run.push(i32_of(o.run));
+            firm.push(i64::try_from(r.firm).unwrap_or(i64::MAX));
+            sector.push(i32_of(r.sector));
+            sector_name.push(
+                sector_names
+                    .get(r.sector as usize)
+                    .map_or("", String::as_str),
+            );
+            kind.push(site_kind(r.in_cluster));
+            site.push(i32_of(r.site));
+            size.push(r.size);
+            productivity.push(r.productivity);
+            polluting.push(r.polluting);
+            age.push(i32_of(r.age));
+            degree.push(i32_of(r.degree));
+            relocated.push(r.relocated);
+        }
+    }
     let columns = vec![
-        Column::new("run".into(), i32s(rows.iter().map(|(run, _)| *run))),
-        Column::new("firm".into(), i64s(rows.iter().map(|(_, r)| r.firm))),
-        Column::new("sector".into(), i32s(rows.iter().map(|(_, r)| r.sector))),
+        Column::new("run".into(), run),
+        Column::new("firm".into(), firm),
+        Column::new("sector".into(), sector),
         Column::new("sector_name".into(), sector_name),
         Column::new("site_kind".into(), kind),
-        Column::new("site".into(), i32s(rows.iter().map(|(_, r)| r.site))),
-        Column::new(
-            "size".into(),
-            rows.iter().map(|(_, r)| r.size).collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "productivity".into(),
-            rows.iter()
-                .map(|(_, r)| r.productivity)
-                .collect::<Vec<f64>>(),
-        ),
-        Column::new(
-            "polluting".into(),
-            rows.iter().map(|(_, r)| r.polluting).collect::<Vec<bool>>(),
-        ),
-        Column::new("age".into(), i32s(rows.iter().map(|(_, r)| r.age))),
-        Column::new("degree".into(), i32s(rows.iter().map(|(_, r)| r.degree))),
-        Column::new(
-            "relocated".into(),
-            rows.iter().map(|(_, r)| r.relocated).collect::<Vec<bool>>(),
-        ),
+        Column::new("site".into(), site),
+        Column::new("size".into(), size),
+        Column::new("productivity".into(), productivity),
+        Column::new("polluting".into(), polluting),
+        Column::new("age".into(), age),
+        Column::new("degree".into(), degree),
+        Column::new("relocated".into(), relocated),
     ];
-    with_extra(extra, rows.len(), columns)
+    with_extra(extra, n, columns)
 }
 
 /// `sites`: one row per run and site of the initial world (clusters, then

@@ -804,6 +804,62 @@ fn kin_links_cross_clusters_for_social_network_only() {
     assert_eq!(crossing_links(ClusterType::Marshallian, 1.0), 0);
 }
 
+/// Growth stores no productivity for a residential firm: it is computed
+/// when read, bit for bit the exp(ln A) that growth would have stored, and
+/// stored once the firm moves into a cluster (whose phases change it in
+/// place); a cluster member's growth stores it.
+#[test]
+fn a_residential_firms_productivity_is_computed_when_read() {
+    let sc = explicit(
+        vec![spec(1.0, 75.0, ClusterType::Marshallian, 0.8, 0.8, None)],
+        vec![home(0.0)],
+    );
+    let mut w = World::new(&sc, 7, 0);
+    for k in 0..40 {
+        let site = if k % 2 == 0 {
+            Site::Home(0)
+        } else {
+            Site::Cluster(0)
+        };
+        let mut f = firm(site, 0.01);
+        f.productivity = 1.0 + 0.01 * k as f64;
+        w.add_firm(f);
+    }
+    w.counters.initial_firms = w.firms.len() as u64;
+    w.growth(1);
+    w.check_invariants().unwrap();
+    let exp = clustersim::model::expo::exp;
+    let alive = |w: &World, home: bool| -> Vec<u32> {
+        (0..w.firms.len() as u32)
+            .filter(|&i| {
+                let f = &w.firms[i as usize];
+                f.alive && matches!(f.site, Site::Home(_)) == home
+            })
+            .collect()
+    };
+    let (residents, members) = (alive(&w, true), alive(&w, false));
+    assert!(residents.len() > 10 && members.len() > 10);
+    for &i in &residents {
+        let f = &w.firms[i as usize];
+        assert!(f.productivity.is_nan(), "firm {i}: A stored");
+        assert_eq!(f.productivity().to_bits(), exp(f.ln_prod).to_bits());
+        assert!(
+            (f.productivity() - 1.2).abs() < 0.5,
+            "firm {i}: A {}",
+            f.productivity()
+        );
+    }
+    for &i in &members {
+        let f = &w.firms[i as usize];
+        assert_eq!(f.productivity.to_bits(), exp(f.ln_prod).to_bits());
+    }
+    let mover = residents[0];
+    w.move_firm(mover, Site::Cluster(0));
+    let f = &w.firms[mover as usize];
+    assert_eq!(f.productivity.to_bits(), exp(f.ln_prod).to_bits());
+    w.check_invariants().unwrap();
+}
+
 /// Cooperation leaves its spillover pending for growth (the next phase
 /// reads it as it grows each member). A cooperation phase that no growth
 /// follows has its spillover written out before the next one reads any
