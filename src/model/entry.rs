@@ -20,15 +20,74 @@ use super::world::{draw_firm, sample_cdf, Draws, Firm, Site, World};
 use crate::config::Shock;
 use crate::rng::Purpose;
 
-/// ln(1 + n) for a cluster's count of same-sector firms (U_c's
-/// same-sector term), from a table up to 1,023 firms: the same value as
-/// computing it, without a logarithm per cluster, sector and refresh.
-fn ln_1p_count(n: u32) -> f64 {
+/// ln(1 + n) for n up to 1,023 (U_c's same-sector term for a cluster's
+/// count of same-sector firms): the same values as computing them, without
+/// a logarithm per cluster, sector and refresh.
+fn ln_1p_table() -> &'static [f64] {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| (0..1024u32).map(|n| ln(1.0 + n as f64)).collect());
+    TABLE.get_or_init(|| (0..1024u32).map(|n| ln(1.0 + n as f64)).collect())
+}
+
+/// ln(1 + n), from `table` (`ln_1p_table`) where it reaches.
+#[inline]
+fn ln_1p_in(table: &[f64], n: u32) -> f64 {
     match table.get(n as usize) {
         Some(&v) => v,
         None => ln(1.0 + n as f64),
+    }
+}
+
+/// ln(1 + n) (see `ln_1p_table`).
+fn ln_1p_count(n: u32) -> f64 {
+    ln_1p_in(ln_1p_table(), n)
+}
+
+/// Sectors whose related sums a block computes side by side.
+pub const BLOCK: usize = 8;
+
+/// The relatedness for U_c's related sums of every sector at once: the
+/// weight of sector s' in sector s's sum at `w[s'·stride + s]`, R[s][s']
+/// but 0 on the diagonal (a sum leaves out its own sector), each row
+/// padded with zeros to whole blocks of `BLOCK` sectors.
+#[derive(Debug, Clone, Default)]
+pub struct RelatedWeights {
+    w: Vec<f64>,
+    stride: usize,
+}
+
+impl RelatedWeights {
+    pub fn new(relatedness: &[Vec<f64>]) -> Self {
+        let k = relatedness.len();
+        let stride = k.div_ceil(BLOCK) * BLOCK;
+        let mut w = vec![0.0; k * stride];
+        for (s, row) in relatedness.iter().enumerate() {
+            for (sp, &r) in row.iter().enumerate().take(k) {
+                if sp != s {
+                    w[sp * stride + s] = r;
+                }
+            }
+        }
+        Self { w, stride }
+    }
+
+    /// Σ_{s'≠s} R[s][s']·N_s' for the sectors s = s0 .. s0 + BLOCK (zero
+    /// past the last sector), each summed in sector order s' as
+    /// `World::related` sums it: its own sector's term is +0, which leaves
+    /// every partial sum as it was (they are ≥ +0 after the first term).
+    #[inline]
+    fn block(&self, counts: &[u32], s0: usize) -> [f64; BLOCK] {
+        let mut acc = [-0.0f64; BLOCK];
+        for (sp, &n) in counts.iter().enumerate() {
+            let n = n as f64;
+            let at = sp * self.stride + s0;
+            let w: &[f64; BLOCK] = self.w[at..at + BLOCK]
+                .try_into()
+                .expect("rows are whole blocks");
+            for (a, &w) in acc.iter_mut().zip(w) {
+                *a += w * n;
+            }
+        }
+        acc
     }
 }
 
@@ -187,15 +246,28 @@ impl World<'_> {
         memo: &mut [RelatedLn],
     ) {
         let terms = self.row_terms(views, c);
-        for (s, (v, m)) in row.iter_mut().zip(memo).enumerate() {
-            let related = self.related(c, s);
-            if related.to_bits() != m.related.to_bits() {
-                *m = RelatedLn {
-                    related,
-                    ln: ln(1.0 + related),
-                };
+        let b = &self.sc.entry.utility;
+        let counts = &self.clusters[c].sector_counts;
+        let table = ln_1p_table();
+        // The related sums of a block of sectors at once, each the bits
+        // `related` gives (a test checks it).
+        for (s0, (row, memo)) in (0..)
+            .step_by(BLOCK)
+            .zip(row.chunks_mut(BLOCK).zip(memo.chunks_mut(BLOCK)))
+        {
+            let sums = self.related_w.block(counts, s0);
+            for (((v, m), &related), &n) in row.iter_mut().zip(memo).zip(&sums).zip(&counts[s0..]) {
+                if related.to_bits() != m.related.to_bits() {
+                    *m = RelatedLn {
+                        related,
+                        ln: ln(1.0 + related),
+                    };
+                }
+                // `cluster_value_with`'s sum, in its order.
+                *v = terms.head + b.same_sector * ln_1p_in(table, n) + b.related * m.ln
+                    - terms.rent
+                    + terms.labor;
             }
-            *v = self.cluster_value_with(terms, c, s, m.ln);
         }
     }
 
@@ -381,7 +453,7 @@ impl World<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gumbel_beats, ln, ln_1p_count};
+    use super::{gumbel_beats, ln, ln_1p_count, RelatedWeights, BLOCK};
     use rand::{Rng, SeedableRng};
     use rand_distr::Exp1;
 
@@ -422,6 +494,53 @@ mod tests {
         for n in (0..3000).chain([u32::MAX - 1, u32::MAX]) {
             let exact = ln(1.0 + n as f64);
             assert_eq!(ln_1p_count(n).to_bits(), exact.to_bits(), "n = {n}");
+        }
+    }
+
+    /// A block's related sums are, bit for bit, the sums `World::related`
+    /// takes (its own sector left out, in sector order), for sector counts
+    /// that are not whole blocks, counts with zeros, and past the last
+    /// sector zero.
+    #[test]
+    fn a_blocks_related_sums_are_the_filtered_sums() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for k in [1usize, 2, 6, 8, 11, 20] {
+            let r: Vec<Vec<f64>> = (0..k)
+                .map(|_| (0..k).map(|_| rng.random::<f64>()).collect())
+                .collect();
+            let w = RelatedWeights::new(&r);
+            for _ in 0..200 {
+                let counts: Vec<u32> = (0..k)
+                    .map(|_| {
+                        if rng.random::<f64>() < 0.3 {
+                            0
+                        } else {
+                            rng.random_range(0..500)
+                        }
+                    })
+                    .collect();
+                for s0 in (0..k).step_by(BLOCK) {
+                    for (j, &got) in w.block(&counts, s0).iter().enumerate() {
+                        let s = s0 + j;
+                        if s >= k {
+                            assert_eq!(got, 0.0);
+                            continue;
+                        }
+                        let want: f64 = counts
+                            .iter()
+                            .enumerate()
+                            .filter(|&(sp, _)| sp != s)
+                            .map(|(sp, &n)| r[s][sp] * n as f64)
+                            .sum();
+                        // One sector: the empty sum's zero, of either sign.
+                        if k == 1 {
+                            assert_eq!(got, want);
+                        } else {
+                            assert_eq!(got.to_bits(), want.to_bits(), "k {k} s {s}");
+                        }
+                    }
+                }
+            }
         }
     }
 

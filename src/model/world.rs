@@ -257,6 +257,9 @@ pub struct World<'a> {
     /// The logarithms of U_c's related term by `c·K + s`, with the sums
     /// they were taken for, kept from step to step (entry and relocation).
     pub(super) related_ln: Vec<super::entry::RelatedLn>,
+    /// The relatedness by (s', s) with a zero diagonal, rows padded to
+    /// whole blocks of `entry::BLOCK` sectors (`entry::RelatedWeights`).
+    pub(super) related_w: super::entry::RelatedWeights,
     /// The residential areas on a grid, and the largest distance at which an
     /// opening cluster could enter an area's nearest list (stale values are
     /// only larger; `rebuild_nearest` and each step's establish renew it).
@@ -917,6 +920,7 @@ impl<'a> World<'a> {
             record_sums: Vec::new(),
             coop_bufs: Default::default(),
             related_ln: Vec::new(),
+            related_w: super::entry::RelatedWeights::new(&sc.relatedness),
             area_grid: Grid::default(),
             nearest_reach: f64::INFINITY,
             disorder: 0,
