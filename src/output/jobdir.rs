@@ -634,34 +634,60 @@ impl JobDir {
         mut frame: impl FnMut(Table, C) -> PolarsResult<DataFrame>,
         units: &dyn Fn(Table, &str) -> Option<&'static str>,
     ) -> anyhow::Result<()> {
-        let mut digests = super::digest::RunDigests::default();
-        let mut records = Vec::new();
-        for table in self.tables.clone() {
-            let path = layout::part_path(&self.dir, table, self.shard, b);
-            let meta = part_metadata(&self.manifest, table, b);
-            let mut todo = chunks(table).into_iter();
-            let w = parquet::write_frames_atomic(&path, &meta, &|c| units(table, c), || {
-                let Some(chunk) = todo.next() else {
-                    return Ok(None);
-                };
-                let df = frame(table, chunk).with_context(|| {
-                    format!("cannot build the {} table of batch {b}", table.name())
-                })?;
-                digests
-                    .add(table, &df)
-                    .with_context(|| format!("cannot digest the runs of batch {b}"))?;
-                anyhow::Ok(Some(df))
-            })?;
-            records.push(PartRecord {
-                file: layout::part_relative(table, self.shard, b),
-                table: table.name().to_string(),
-                batch: b,
-                rows: w.rows,
-                bytes: w.bytes,
-                sha256: w.sha256,
+        // The runs' digests are taken on a thread of their own, frame by
+        // frame in write order, while this one encodes the frame: a big
+        // run's table is one frame, whose digest need not wait for its
+        // encoding, nor the encoding for the digest.
+        let (records, digests) = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Table, DataFrame)>(1);
+            let hasher = scope.spawn(move || -> PolarsResult<BTreeMap<u32, String>> {
+                let mut digests = super::digest::RunDigests::default();
+                for (table, df) in rx {
+                    digests.add(table, &df)?;
+                }
+                Ok(digests.finish())
             });
-        }
-        let digests = digests.finish();
+            let mut records = Vec::new();
+            let written = (|| -> anyhow::Result<()> {
+                for table in self.tables.clone() {
+                    let path = layout::part_path(&self.dir, table, self.shard, b);
+                    let meta = part_metadata(&self.manifest, table, b);
+                    let mut todo = chunks(table).into_iter();
+                    let w =
+                        parquet::write_frames_atomic(&path, &meta, &|c| units(table, c), || {
+                            let Some(chunk) = todo.next() else {
+                                return Ok(None);
+                            };
+                            let df = frame(table, chunk).with_context(|| {
+                                format!("cannot build the {} table of batch {b}", table.name())
+                            })?;
+                            // A failed digest ends the thread: its error is
+                            // reported below.
+                            tx.send((table, df.clone()))
+                                .map_err(|_| anyhow::anyhow!("the digest thread stopped"))?;
+                            anyhow::Ok(Some(df))
+                        })?;
+                    records.push(PartRecord {
+                        file: layout::part_relative(table, self.shard, b),
+                        table: table.name().to_string(),
+                        batch: b,
+                        rows: w.rows,
+                        bytes: w.bytes,
+                        sha256: w.sha256,
+                    });
+                }
+                Ok(())
+            })();
+            drop(tx);
+            let digests = hasher
+                .join()
+                .map_err(|_| anyhow::anyhow!("the digest thread panicked"))?
+                .with_context(|| format!("cannot digest the runs of batch {b}"));
+            // The digest's error first: it is why a send failed.
+            let digests = digests?;
+            written?;
+            anyhow::Ok((records, digests))
+        })?;
         self.manifest.run_digests.extend(digests);
         self.manifest.parts.retain(|p| p.batch != b);
         self.manifest.parts.extend(records);
