@@ -248,10 +248,12 @@ impl World<'_> {
             return None;
         }
         let rate = self.sc.cooperation.spillover * self.sc.time.dt;
-        let ai = self.firms[i as usize].productivity();
+        // A cluster member's A is stored, and so is its partners': links
+        // join cluster firms only (`check_invariants` checks both).
+        let ai = self.firms[i as usize].productivity;
         let gain: f64 = partners
             .iter()
-            .map(|&j| (self.firms[j as usize].productivity() - ai).max(0.0))
+            .map(|&j| (self.firms[j as usize].productivity - ai).max(0.0))
             .sum::<f64>()
             / partners.len() as f64;
         let v = ai + rate * gain;

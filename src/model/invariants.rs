@@ -144,6 +144,11 @@ impl World<'_> {
                     area.polluting
                 ));
             }
+            // Links join cluster firms only (MODEL.md §4.4): a resident
+            // has none, so a partner's productivity is always stored.
+            if let Some(k) = area.partners.iter().position(|p| !p.is_empty()) {
+                return Err(format!("area {a}: member {k} has partners"));
+            }
         }
         // Kin lists: exactly the alive cluster firms of each home, slots right.
         let mut in_clusters = 0usize;

@@ -143,9 +143,10 @@ pub struct Firm {
     pub size: f64,
     /// Productivity A as stored: NaN where growth left it to be computed
     /// when read, exp(ln A) (a residential firm's: nothing reads it while
-    /// the firm sits in its area but a partner's spillover and the record,
-    /// and `attach` stores it when the firm moves into a cluster). Read it
-    /// through [`Firm::productivity`].
+    /// the firm sits in its area but the record, and `attach` stores it
+    /// when the firm moves into a cluster). Read it through
+    /// [`Firm::productivity`] but in a cluster's phases, where every
+    /// member's and partner's A is stored.
     pub productivity: f64,
     pub polluting: bool,
     pub land: f64,
