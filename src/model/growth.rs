@@ -57,10 +57,14 @@ pub fn exits(u: f64, h: f64, x: f64, a: f64, dt: f64) -> bool {
 fn exp_bounds(x: f64) -> Option<(f64, f64)> {
     let t = x * std::f64::consts::LOG2_E;
     (t.abs() < 1000.0).then(|| {
-        // C's bits: (t + 1023)·2⁵² lies in (23·2⁵², 2023·2⁵²), positive and
-        // below 2⁶³, so `as i64` truncates it as `as u64` would, in one
-        // instruction (x86 has no direct conversion to u64).
-        let chord = f64::from_bits(((t + 1023.0) * 4_503_599_627_370_496.0) as i64 as u64);
+        // C's bits are (t + 1023)·2⁵², in (23·2⁵², 2023·2⁵²). Plus 2⁶³ it
+        // is a double in [2⁶³, 2⁶⁴), whose 52 mantissa bits hold it in
+        // units of 2¹¹: shifted back, they are C's bits rounded to a
+        // multiple of 2¹¹, a relative change below 2⁻⁴¹ that the 10⁻⁶
+        // covers. No float-to-integer conversion (whose saturation costs
+        // six more instructions).
+        let y = (t + 1023.0) * 4_503_599_627_370_496.0 + 9_223_372_036_854_775_808.0;
+        let chord = f64::from_bits((y.to_bits() & ((1 << 52) - 1)) << 11);
         (chord * (0.942 * (1.0 - 1e-6)), chord * (1.0 + 1e-6))
     })
 }
