@@ -73,7 +73,8 @@ impl RelatedWeights {
     /// Σ_{s'≠s} R[s][s']·N_s' for the sectors s = s0 .. s0 + BLOCK (zero
     /// past the last sector), each summed in sector order s' as
     /// `World::related` sums it: its own sector's term is +0, which leaves
-    /// every partial sum as it was (they are ≥ +0 after the first term).
+    /// a partial sum as it was, but for the empty sum's −0 (one sector: a
+    /// zero either way, whose sign reaches no utility).
     #[inline]
     fn block(&self, counts: &[u32], s0: usize) -> [f64; BLOCK] {
         let mut acc = [-0.0f64; BLOCK];

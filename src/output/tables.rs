@@ -351,23 +351,7 @@ pub fn clusters_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFr
     let mut status: Vec<&str> = Vec::with_capacity(n);
     let (mut firms, mut links) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut complete = Vec::with_capacity(n);
-    // The float columns, in the order of `FLOATS`.
-    const FLOATS: [&str; 14] = [
-        "area_ha",
-        "occupancy",
-        "employment",
-        "revenue",
-        "q_roads",
-        "q_utilities",
-        "q_wastewater",
-        "q_fire_safety",
-        "q_green",
-        "connection",
-        "quality",
-        "investment",
-        "labor_pool",
-        "shortage",
-    ];
+    // The float columns, in the order of `values` below.
     let mut floats: [Vec<f64>; 14] = std::array::from_fn(|_| Vec::with_capacity(n));
     for o in batch {
         for r in &o.record.clusters {
@@ -407,23 +391,23 @@ pub fn clusters_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFr
         Column::new("step".into(), step),
         Column::new("cluster".into(), cluster),
         Column::new("status".into(), status),
-        f(FLOATS[0], area_ha),
-        f(FLOATS[1], occupancy),
+        f("area_ha", area_ha),
+        f("occupancy", occupancy),
         Column::new("firms".into(), firms),
-        f(FLOATS[2], employment),
-        f(FLOATS[3], revenue),
-        f(FLOATS[4], q0),
-        f(FLOATS[5], q1),
-        f(FLOATS[6], q2),
-        f(FLOATS[7], q3),
-        f(FLOATS[8], q4),
-        f(FLOATS[9], connection),
-        f(FLOATS[10], quality),
+        f("employment", employment),
+        f("revenue", revenue),
+        f("q_roads", q0),
+        f("q_utilities", q1),
+        f("q_wastewater", q2),
+        f("q_fire_safety", q3),
+        f("q_green", q4),
+        f("connection", connection),
+        f("quality", quality),
         Column::new("complete".into(), complete),
-        f(FLOATS[11], investment),
+        f("investment", investment),
         Column::new("links".into(), links),
-        f(FLOATS[12], labor_pool),
-        f(FLOATS[13], shortage),
+        f("labor_pool", labor_pool),
+        f("shortage", shortage),
     ];
     with_extra(extra, n, columns)
 }
