@@ -138,6 +138,15 @@ struct RowTerms {
     labor: f64,
 }
 
+impl RowTerms {
+    /// U_c without distance from these terms, ln(1 + same-sector count)
+    /// and ln(1 + related), summed in MODEL.md §4.3's order.
+    #[inline]
+    fn value(self, b: &crate::config::Utility, ln_same: f64, ln_related: f64) -> f64 {
+        self.head + b.same_sector * ln_same + b.related * ln_related - self.rent + self.labor
+    }
+}
+
 /// Per-cluster quantities that do not change within a phase.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteView {
@@ -232,7 +241,9 @@ impl World<'_> {
     /// U_c without the distance term (it depends on the cluster and sector only).
     pub fn cluster_value(&self, views: &[SiteView], c: usize, sector: usize) -> f64 {
         let ln_related = ln(1.0 + self.related(c, sector));
-        self.cluster_value_with(self.row_terms(views, c), c, sector, ln_related)
+        let n = self.clusters[c].sector_counts[sector];
+        self.row_terms(views, c)
+            .value(&self.sc.entry.utility, ln_1p_count(n), ln_related)
     }
 
     /// `cluster_value` of cluster `c` for every sector into `row` (the terms
@@ -264,10 +275,7 @@ impl World<'_> {
                         ln: ln(1.0 + related),
                     };
                 }
-                // `cluster_value_with`'s sum, in its order.
-                *v = terms.head + b.same_sector * ln_1p_in(table, n) + b.related * m.ln
-                    - terms.rent
-                    + terms.labor;
+                *v = terms.value(b, ln_1p_in(table, n), m.ln);
             }
         }
     }
@@ -298,15 +306,6 @@ impl World<'_> {
             .filter(|&(s, _)| s != sector)
             .map(|(s, &n)| relatedness[s] * n as f64)
             .sum()
-    }
-
-    /// U_c without distance from its cluster's `terms` and its
-    /// ln(1 + related), summed in MODEL.md §4.3's order.
-    fn cluster_value_with(&self, terms: RowTerms, c: usize, sector: usize, ln_related: f64) -> f64 {
-        let b = &self.sc.entry.utility;
-        let n = self.clusters[c].sector_counts[sector];
-        terms.head + b.same_sector * ln_1p_count(n) + b.related * ln_related - terms.rent
-            + terms.labor
     }
 
     /// U_home: staying in the residential area.

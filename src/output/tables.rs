@@ -266,12 +266,22 @@ fn with_extra(extra: &Extra, height: usize, columns: Vec<Column>) -> PolarsResul
     DataFrame::new(height, all)
 }
 
+/// A count or index as the tables' Int32 (saturating).
+fn i32_of(x: u32) -> i32 {
+    i32::try_from(x).unwrap_or(i32::MAX)
+}
+
+/// A count as the tables' Int64 (saturating).
+fn i64_of(x: u64) -> i64 {
+    i64::try_from(x).unwrap_or(i64::MAX)
+}
+
 fn i32s(v: impl Iterator<Item = u32>) -> Vec<i32> {
-    v.map(|x| i32::try_from(x).unwrap_or(i32::MAX)).collect()
+    v.map(i32_of).collect()
 }
 
 fn i64s(v: impl Iterator<Item = u64>) -> Vec<i64> {
-    v.map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect()
+    v.map(i64_of).collect()
 }
 
 /// (run, row) for every row of one per-run list of every run in `batch`, in
@@ -341,8 +351,6 @@ pub fn region_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFram
 /// a pass per column read them twenty times).
 pub fn clusters_frame(batch: &[RunOutput], extra: &Extra) -> PolarsResult<DataFrame> {
     let n: usize = batch.iter().map(|o| o.record.clusters.len()).sum();
-    let i32_of = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
-    let i64_of = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
     let (mut run, mut step, mut cluster) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -474,7 +482,6 @@ pub fn firms_frame(
 ) -> PolarsResult<DataFrame> {
     // One pass over the rows, as `clusters_frame`.
     let n: usize = batch.iter().map(|o| o.record.firms.len()).sum();
-    let i32_of = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
     let mut run = Vec::with_capacity(n);
     let mut firm = Vec::with_capacity(n);
     let mut sector = Vec::with_capacity(n);
@@ -490,7 +497,7 @@ pub fn firms_frame(
     for o in batch {
         for r in &o.record.firms {
             run.push(i32_of(o.run));
-            firm.push(i64::try_from(r.firm).unwrap_or(i64::MAX));
+            firm.push(i64_of(r.firm));
             sector.push(i32_of(r.sector));
             sector_name.push(
                 sector_names
