@@ -1442,6 +1442,9 @@ impl<'a> World<'a> {
     /// vectors reused).
     pub fn compact(&mut self) {
         self.disorder = 0;
+        // In a big world on more than one thread the firms are gathered and
+        // the lists renumbered in parallel; the result is the same.
+        let par = self.parallel();
         let mut old = std::mem::take(&mut self.firms);
         let mut new = std::mem::take(&mut self.spare);
         let mut remap = std::mem::take(&mut self.remap);
@@ -1449,36 +1452,64 @@ impl<'a> World<'a> {
         new.reserve(old.capacity());
         remap.clear();
         remap.resize(old.len(), u32::MAX);
-        let lists = self
-            .clusters
-            .iter_mut()
-            .map(|c| &mut c.members)
-            .chain(self.areas.iter_mut().map(|a| &mut a.members));
-        for members in lists {
-            for m in members.iter_mut() {
-                let k = new.len() as u32;
-                remap[*m as usize] = k;
-                new.push(old[*m as usize]);
-                *m = k;
+        if par {
+            use rayon::prelude::*;
+            // Each alive firm's new index (its site's start plus its slot),
+            // in one pass; then the firms copied, and every site's members
+            // renumbered from its start, in parallel.
+            let mut starts = Vec::with_capacity(self.clusters.len() + self.areas.len());
+            let mut order: Vec<u32> = Vec::with_capacity(old.len());
+            for members in self.site_members() {
+                starts.push(order.len() as u32);
+                for &m in members {
+                    remap[m as usize] = order.len() as u32;
+                    order.push(m);
+                }
             }
-        }
-        for a in &mut self.areas {
-            for j in &mut a.kin {
-                *j = remap[*j as usize];
+            new.par_extend(order.par_iter().map(|&m| old[m as usize]));
+            let (cs, areas) = starts.split_at(self.clusters.len());
+            let renumber = |members: &mut Vec<u32>, start: u32| {
+                for (k, m) in (start..).zip(members.iter_mut()) {
+                    *m = k;
+                }
+            };
+            for_units(true, &mut self.clusters, |c, cl| {
+                renumber(&mut cl.members, cs[c])
+            });
+            for_units(true, &mut self.areas, |a, ar| {
+                renumber(&mut ar.members, areas[a])
+            });
+        } else {
+            let lists = self
+                .clusters
+                .iter_mut()
+                .map(|c| &mut c.members)
+                .chain(self.areas.iter_mut().map(|a| &mut a.members));
+            for members in lists {
+                for m in members.iter_mut() {
+                    let k = new.len() as u32;
+                    remap[*m as usize] = k;
+                    new.push(old[*m as usize]);
+                    *m = k;
+                }
             }
         }
         debug_assert!(self.orphans.is_empty(), "compact before drop_dead_links");
-        let lists = self
-            .clusters
-            .iter_mut()
-            .flat_map(|c| &mut c.partners)
-            .chain(self.areas.iter_mut().flat_map(|a| &mut a.partners));
-        for list in lists {
+        let remap_list = |list: &mut [u32]| {
             for p in list {
                 debug_assert!(remap[*p as usize] != u32::MAX, "a link to a dead firm");
                 *p = remap[*p as usize];
             }
-        }
+        };
+        for_units(par, &mut self.clusters, |_, c| {
+            c.partners.iter_mut().for_each(|l| remap_list(l));
+        });
+        for_units(par, &mut self.areas, |_, a| {
+            for j in &mut a.kin {
+                *j = remap[*j as usize];
+            }
+            a.partners.iter_mut().for_each(|l| remap_list(l));
+        });
         if self.keep_retired {
             self.retired.extend(old.drain(..).filter(|f| !f.alive));
         }
