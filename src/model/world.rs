@@ -1439,11 +1439,10 @@ impl<'a> World<'a> {
     /// end of a step once a quarter of the firms have been added, moved or
     /// killed since the last time (`disorder`), so that a site's firms sit
     /// together in memory and few dead firms are carried (O(firms), two
-    /// vectors reused).
+    /// vectors reused; in a big world on more than one thread the copy and
+    /// the renumbering run in parallel, with the same result).
     pub fn compact(&mut self) {
         self.disorder = 0;
-        // In a big world on more than one thread the firms are gathered and
-        // the lists renumbered in parallel; the result is the same.
         let par = self.parallel();
         let mut old = std::mem::take(&mut self.firms);
         let mut new = std::mem::take(&mut self.spare);
@@ -1467,17 +1466,17 @@ impl<'a> World<'a> {
                 }
             }
             new.par_extend(order.par_iter().map(|&m| old[m as usize]));
-            let (cs, areas) = starts.split_at(self.clusters.len());
+            let (cluster_starts, area_starts) = starts.split_at(self.clusters.len());
             let renumber = |members: &mut Vec<u32>, start: u32| {
                 for (k, m) in (start..).zip(members.iter_mut()) {
                     *m = k;
                 }
             };
             for_units(true, &mut self.clusters, |c, cl| {
-                renumber(&mut cl.members, cs[c])
+                renumber(&mut cl.members, cluster_starts[c])
             });
             for_units(true, &mut self.areas, |a, ar| {
-                renumber(&mut ar.members, areas[a])
+                renumber(&mut ar.members, area_starts[a])
             });
         } else {
             let lists = self
