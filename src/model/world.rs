@@ -1451,11 +1451,13 @@ impl<'a> World<'a> {
         new.reserve(old.capacity());
         remap.clear();
         remap.resize(old.len(), u32::MAX);
-        if par {
+        // Each site's first new index where the members are renumbered in
+        // the per-site pass below (in parallel), `None` where the
+        // sequential copy renumbered them as it went.
+        let starts = if par {
             use rayon::prelude::*;
             // Each alive firm's new index (its site's start plus its slot),
-            // in one pass; then the firms copied, and every site's members
-            // renumbered from its start, in parallel.
+            // in one pass; then the firms copied in parallel.
             let mut starts = Vec::with_capacity(self.clusters.len() + self.areas.len());
             let mut order: Vec<u32> = Vec::with_capacity(old.len());
             for members in self.site_members() {
@@ -1466,18 +1468,7 @@ impl<'a> World<'a> {
                 }
             }
             new.par_extend(order.par_iter().map(|&m| old[m as usize]));
-            let (cluster_starts, area_starts) = starts.split_at(self.clusters.len());
-            let renumber = |members: &mut Vec<u32>, start: u32| {
-                for (k, m) in (start..).zip(members.iter_mut()) {
-                    *m = k;
-                }
-            };
-            for_units(true, &mut self.clusters, |c, cl| {
-                renumber(&mut cl.members, cluster_starts[c])
-            });
-            for_units(true, &mut self.areas, |a, ar| {
-                renumber(&mut ar.members, area_starts[a])
-            });
+            Some(starts)
         } else {
             let lists = self
                 .clusters
@@ -1492,22 +1483,35 @@ impl<'a> World<'a> {
                     *m = k;
                 }
             }
-        }
+            None
+        };
         debug_assert!(self.orphans.is_empty(), "compact before drop_dead_links");
+        // One pass over the sites: members renumbered from their site's
+        // start (parallel path), partner and kin lists through `remap`.
+        let renumber = |members: &mut Vec<u32>, site: usize| {
+            if let Some(starts) = &starts {
+                for (k, m) in (starts[site]..).zip(members.iter_mut()) {
+                    *m = k;
+                }
+            }
+        };
         let remap_list = |list: &mut [u32]| {
             for p in list {
                 debug_assert!(remap[*p as usize] != u32::MAX, "a link to a dead firm");
                 *p = remap[*p as usize];
             }
         };
-        for_units(par, &mut self.clusters, |_, c| {
-            c.partners.iter_mut().for_each(|l| remap_list(l));
+        let n_clusters = self.clusters.len();
+        for_units(par, &mut self.clusters, |c, cl| {
+            renumber(&mut cl.members, c);
+            cl.partners.iter_mut().for_each(|l| remap_list(l));
         });
-        for_units(par, &mut self.areas, |_, a| {
-            for j in &mut a.kin {
+        for_units(par, &mut self.areas, |a, ar| {
+            renumber(&mut ar.members, n_clusters + a);
+            for j in &mut ar.kin {
                 *j = remap[*j as usize];
             }
-            a.partners.iter_mut().for_each(|l| remap_list(l));
+            ar.partners.iter_mut().for_each(|l| remap_list(l));
         });
         if self.keep_retired {
             self.retired.extend(old.drain(..).filter(|f| !f.alive));
