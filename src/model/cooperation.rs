@@ -139,17 +139,22 @@ impl World<'_> {
         cross.clear();
         gone.clear();
         weighted.clear();
+        // The test of the ids is about as often true as false, so a branch
+        // on it is often mispredicted: a link inside the cluster is a trial
+        // or not by `hit_if`, without a branch on it; only links that leave
+        // the cluster (few) branch on it.
         let mut decay = Gaps::new(p_decay, rng);
         for (k, &i) in members.iter().enumerate() {
             let id_i = self.firms[i as usize].id;
             for &j in &partners[k] {
                 let fj = &self.firms[j as usize];
-                if fj.id > id_i {
-                    if fj.site != here {
+                let upper = fj.id > id_i;
+                if fj.site != here {
+                    if upper {
                         cross.push((i, j));
-                    } else if decay.hit(rng) {
-                        gone.push((i, j));
                     }
+                } else if decay.hit_if(upper, rng) {
+                    gone.push((i, j));
                 }
             }
         }

@@ -454,6 +454,16 @@ fn grow_members<M: Members>(
     let inn = sc.cooperation.innovation_sigma;
     let n_total = site.members.len() as f64;
     let mut rng = streams.stream(Purpose::Growth, step, site_ix as u32);
+    // The enforcement penalty's bits, masked by the polluting flag below:
+    // the penalty or +0.0 (zero bits), as a branch on the flag would give,
+    // but the flag is about as often set as not, and such a branch is often
+    // mispredicted.
+    let penalty = if site.residential {
+        ef.pollution * ctx.enforcement
+    } else {
+        0.0
+    }
+    .to_bits();
     // Each member is copied out one step ahead, so that in a big world the
     // read of the next firm (often a cache miss) overlaps this one's work.
     let mut next = *m.firm(site.members[0]);
@@ -493,11 +503,7 @@ fn grow_members<M: Members>(
             + ef.network * ctx.ln_degree[site.partners[k].len()]
             - ef.competition * site.counts[s] as f64 / (1.0 + n_total)
             - ef.labor * site.shortage
-            - if site.residential && f.polluting {
-                ef.pollution * ctx.enforcement
-            } else {
-                0.0
-            };
+            - f64::from_bits(penalty & u64::from(f.polluting).wrapping_neg());
         let ln_rel = f.ln_size - ctx.ln_s0[s];
         let vol = gp.sigma0 * exp(-gp.beta * ln_rel) * vol_mult;
         let ln_rel = ln_rel + g * dt + vol * sqdt * xi_s;

@@ -61,6 +61,21 @@ impl Gaps {
         }
     }
 
+    /// A trial if `trial` (then as `hit`), else nothing (`false`): the same
+    /// as `trial && self.hit(rng)`, with no branch on `trial` but where a
+    /// success is due (for a test that is about as often true as false,
+    /// which a branch would often mispredict).
+    #[inline]
+    pub fn hit_if(&mut self, trial: bool, rng: &mut Stream) -> bool {
+        // A trial with no failure left borrows: that is the success.
+        let (left, success) = self.left.overflowing_sub(u64::from(trial));
+        self.left = left;
+        if success {
+            self.left = self.gap(rng);
+        }
+        success
+    }
+
     /// The first success among the next `n` trials: its index k (0-based)
     /// with trials 0..=k used up (and the next gap drawn), or `None` with
     /// all `n` used up. Trial by trial, the same as `hit`.
@@ -133,5 +148,28 @@ mod tests {
         }
         assert_eq!(at, 5_000);
         assert_eq!(by_hit, by_block);
+    }
+
+    /// `hit_if(trial)` is `trial && hit()`: the same successes, the same
+    /// draws, over a mix of trials and non-trials (about half each), at a
+    /// rare and a common success rate; a non-trial is never a success.
+    #[test]
+    fn hit_if_is_a_trial_only_when_asked() {
+        for (seed, p) in [(11u64, 0.05), (12, 0.6)] {
+            let (mut r1, mut r2, mut coin) = (rng(seed), rng(seed), rng(seed + 100));
+            let (mut a, mut b) = (Gaps::new(p, &mut r1), Gaps::new(p, &mut r2));
+            let mut successes = 0;
+            for _ in 0..20_000 {
+                let trial = rand::Rng::random::<bool>(&mut coin);
+                let want = trial && a.hit(&mut r1);
+                assert_eq!(b.hit_if(trial, &mut r2), want);
+                successes += u32::from(want);
+            }
+            assert!(successes > 100, "p {p}: {successes}");
+            assert_eq!(
+                rand::Rng::random::<u64>(&mut r1),
+                rand::Rng::random::<u64>(&mut r2)
+            );
+        }
     }
 }
