@@ -199,9 +199,13 @@ impl World<'_> {
             let links = part.degree_sum - c.internal_links;
             r.max_degree = r.max_degree.max(part.max_degree);
             degree_sum += part.degree_sum;
-            // S·(1 − q_wastewater) of each polluting member.
-            for f in c.held.iter().filter(|f| f.polluting) {
-                r.pollution_untreated += f.size * (1.0 - c.q[2]);
+            // S·(1 − q_wastewater) of each polluting member, without a
+            // branch on the flag (about as often set as not): the product
+            // is that or +0.0 (a size is positive, 1 − q ≥ 0), and adding
+            // +0.0 to this sum (never −0.0) leaves it as it is.
+            let untreated = 1.0 - c.q[2];
+            for f in &c.held {
+                r.pollution_untreated += f.size * untreated * f64::from(u8::from(f.polluting));
             }
             r.firms_clusters += c.members.len() as u64;
             r.employment += emp;
