@@ -203,9 +203,13 @@ impl World<'_> {
             // The link test of `crossing_attempt` on the taken-out lists:
             // distinct, not yet linked, both with room (the candidate is a
             // member of this cluster, so alive and in a cluster); succeeds
-            // with probability R[s_i][s_j].
+            // with probability R[s_i][s_j]. `pick_other` drew a candidate
+            // that is neither `i` nor a partner of `i`, so only the room is
+            // left to test (a second scan of the list cost a mispredicted
+            // loop end per attempt).
+            debug_assert!(i != j && !partners[k].contains(&j));
             let kj = slot(j);
-            if i == j || partners[k].contains(&j) || partners[kj].len() >= max_degree {
+            if partners[kj].len() >= max_degree {
                 continue;
             }
             let (si, sj) = (self.firms[i as usize].sector, self.firms[j as usize].sector);
@@ -296,9 +300,10 @@ impl World<'_> {
         let u = rng.random::<f64>();
         let max_degree = self.sc.cooperation.max_degree as usize;
         let fj = &self.firms[j as usize];
-        if i == j
-            || pi.contains(&j)
-            || pi.len() >= max_degree
+        // Every candidate comes from `pick_other`: neither `i` nor a
+        // partner of `i`.
+        debug_assert!(i != j && !pi.contains(&j));
+        if pi.len() >= max_degree
             || !fj.alive
             || !matches!(fj.site, Site::Cluster(_))
             || self.partners_of(j).len() >= max_degree
@@ -478,5 +483,51 @@ impl World<'_> {
             changed,
             redone,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_other;
+    use rand::SeedableRng;
+
+    /// `pick_other` never returns `i` or a partner of `i` (the link tests
+    /// of the formation and of `crossing_attempt` rely on it and do not test
+    /// it again), returns `None` exactly when every entry is excluded, and
+    /// is uniform over the allowed entries, a repeated entry weighted by its
+    /// repetitions: where rejection finds one, and where the exclusions
+    /// leave it to the enumeration.
+    #[test]
+    fn pick_other_draws_uniformly_from_the_allowed_entries() {
+        let mut rng = crate::rng::Stream::seed_from_u64(3);
+        let n = 40_000;
+        let many: Vec<u32> = (0..40).collect();
+        let not_17_33: Vec<u32> = (1..40).filter(|&j| j != 17 && j != 33).collect();
+        // (list, i, partners, allowed entries with their weights)
+        let cases: [(&[u32], u32, &[u32], &[(u32, f64)]); 2] = [
+            (
+                &[1, 2, 2, 3, 4, 5],
+                1,
+                &[3],
+                &[(2, 0.5), (4, 0.25), (5, 0.25)],
+            ),
+            (&many, 0, &not_17_33, &[(17, 0.5), (33, 0.5)]),
+        ];
+        for (list, i, partners, allowed) in cases {
+            let mut counts = std::collections::BTreeMap::new();
+            for _ in 0..n {
+                let j = pick_other(list, i, partners, &mut rng).expect("an entry is allowed");
+                assert!(j != i && !partners.contains(&j), "drew {j}");
+                *counts.entry(j).or_insert(0u32) += 1;
+            }
+            assert_eq!(counts.len(), allowed.len(), "{counts:?}");
+            for &(j, p) in allowed {
+                let got = f64::from(counts[&j]);
+                let se = (p * (1.0 - p) * f64::from(n)).sqrt();
+                assert!((got - p * f64::from(n)).abs() < 5.0 * se, "{j}: {got}");
+            }
+        }
+        assert_eq!(pick_other(&[1, 2, 2], 1, &[2], &mut rng), None);
+        assert_eq!(pick_other(&[], 1, &[], &mut rng), None);
     }
 }
