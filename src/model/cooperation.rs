@@ -504,7 +504,8 @@ mod tests {
         let many: Vec<u32> = (0..40).collect();
         let not_17_33: Vec<u32> = (1..40).filter(|&j| j != 17 && j != 33).collect();
         // (list, i, partners, allowed entries with their weights)
-        let cases: [(&[u32], u32, &[u32], &[(u32, f64)]); 2] = [
+        type Case<'a> = (&'a [u32], u32, &'a [u32], &'a [(u32, f64)]);
+        let cases: [Case; 2] = [
             (
                 &[1, 2, 2, 3, 4, 5],
                 1,
