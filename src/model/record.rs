@@ -200,7 +200,8 @@ impl World<'_> {
             r.max_degree = r.max_degree.max(part.max_degree);
             degree_sum += part.degree_sum;
             // S·(1 − q_wastewater) of each polluting member, without a
-            // branch on the flag (about as often set as not): the product
+            // branch on the flag (set for 10–60% of a sector's firms in
+            // Hanoi, in no order a predictor learns): the product
             // is that or +0.0 (a size is positive, 1 − q ≥ 0), and adding
             // +0.0 to this sum (never −0.0) leaves it as it is.
             let untreated = 1.0 - c.q[2];
@@ -247,8 +248,9 @@ impl World<'_> {
                 r.firms_residential += 1;
                 r.revenue += f.size;
                 r.employment += f.size / rpw;
-                // Without a branch on the flag (about as often set as not,
-                // so a branch on it is often mispredicted): a size is
+                // Without a branch on the flag (set for 10–60% of a sector's
+                // firms in Hanoi, in no order: a branch on it is often
+                // mispredicted): a size is
                 // positive, so the product is the size or +0.0, and adding
                 // +0.0 to this sum (never −0.0) leaves it as it is.
                 r.polluting_residential += u64::from(f.polluting);
