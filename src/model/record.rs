@@ -248,11 +248,8 @@ impl World<'_> {
                 r.firms_residential += 1;
                 r.revenue += f.size;
                 r.employment += f.size / rpw;
-                // Without a branch on the flag (set for 10–60% of a sector's
-                // firms in Hanoi, in no order: a branch on it is often
-                // mispredicted): a size is
-                // positive, so the product is the size or +0.0, and adding
-                // +0.0 to this sum (never −0.0) leaves it as it is.
+                // Without a branch on the flag, as for the untreated
+                // pollution above: the product is the size or +0.0.
                 r.polluting_residential += u64::from(f.polluting);
                 r.pollution_residential += f.size * f64::from(u8::from(f.polluting));
             }

@@ -52,13 +52,7 @@ impl Gaps {
     /// The next trial: whether it succeeds (then the next gap is drawn).
     #[inline]
     pub fn hit(&mut self, rng: &mut Stream) -> bool {
-        if self.left == 0 {
-            self.left = self.gap(rng);
-            true
-        } else {
-            self.left -= 1;
-            false
-        }
+        self.hit_if(true, rng)
     }
 
     /// A trial if `trial` (then as `hit`), else nothing (`false`): the same

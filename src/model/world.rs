@@ -1440,7 +1440,7 @@ impl<'a> World<'a> {
     /// killed since the last time (`disorder`), so that a site's firms sit
     /// together in memory and few dead firms are carried (O(firms), two
     /// vectors reused; in a big world on more than one thread the copy and
-    /// the renumbering run in parallel, with the same result).
+    /// the per-site renumbering run in parallel, with the same result).
     pub fn compact(&mut self) {
         self.disorder = 0;
         let par = self.parallel();
@@ -1451,48 +1451,29 @@ impl<'a> World<'a> {
         new.reserve(old.capacity());
         remap.clear();
         remap.resize(old.len(), u32::MAX);
-        // Each site's first new index where the members are renumbered in
-        // the per-site pass below (in parallel), `None` where the
-        // sequential copy renumbered them as it went.
-        let starts = if par {
+        // Each alive firm's new index (its site's start plus its slot), in
+        // one pass; then the firms copied (in parallel in a big world).
+        let mut starts = Vec::with_capacity(self.clusters.len() + self.areas.len());
+        let mut order: Vec<u32> = Vec::with_capacity(old.len());
+        for members in self.site_members() {
+            starts.push(order.len() as u32);
+            for &m in members {
+                remap[m as usize] = order.len() as u32;
+                order.push(m);
+            }
+        }
+        if par {
             use rayon::prelude::*;
-            // Each alive firm's new index (its site's start plus its slot),
-            // in one pass; then the firms copied in parallel.
-            let mut starts = Vec::with_capacity(self.clusters.len() + self.areas.len());
-            let mut order: Vec<u32> = Vec::with_capacity(old.len());
-            for members in self.site_members() {
-                starts.push(order.len() as u32);
-                for &m in members {
-                    remap[m as usize] = order.len() as u32;
-                    order.push(m);
-                }
-            }
             new.par_extend(order.par_iter().map(|&m| old[m as usize]));
-            Some(starts)
         } else {
-            let lists = self
-                .clusters
-                .iter_mut()
-                .map(|c| &mut c.members)
-                .chain(self.areas.iter_mut().map(|a| &mut a.members));
-            for members in lists {
-                for m in members.iter_mut() {
-                    let k = new.len() as u32;
-                    remap[*m as usize] = k;
-                    new.push(old[*m as usize]);
-                    *m = k;
-                }
-            }
-            None
-        };
+            new.extend(order.iter().map(|&m| old[m as usize]));
+        }
         debug_assert!(self.orphans.is_empty(), "compact before drop_dead_links");
         // One pass over the sites: members renumbered from their site's
-        // start (parallel path), partner and kin lists through `remap`.
+        // start, partner and kin lists through `remap`.
         let renumber = |members: &mut Vec<u32>, site: usize| {
-            if let Some(starts) = &starts {
-                for (k, m) in (starts[site]..).zip(members.iter_mut()) {
-                    *m = k;
-                }
+            for (k, m) in (starts[site]..).zip(members.iter_mut()) {
+                *m = k;
             }
         };
         let remap_list = |list: &mut [u32]| {
