@@ -430,7 +430,7 @@ fn draw_types(sc: &Scenario, n: usize, rng: &mut Stream) -> Vec<ClusterType> {
 }
 
 /// A new firm's draws (MODEL.md §4.3): size, productivity, polluting, land.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Draws {
     pub size: f64,
     pub productivity: f64,
@@ -488,63 +488,194 @@ pub fn spin_up(
     age_factor: &[f64],
     rng: &mut Stream,
 ) -> Draws {
-    let gp = &sc.growth;
-    let dt = sc.time.dt;
-    let sqdt = dt.sqrt();
-    let year = (1.0 / dt).round().max(1.0) as u32;
-    let sec = &sc.sectors[sector];
-    let ln_s0 = ln(sec.size_median);
-    let inn = sc.cooperation.innovation_sigma;
-    let ln_exit_size = ln(gp.exit_size);
-    let laplace = gp.shock == crate::config::Shock::Laplace;
-    let mut d = draw_without_land(sc, sector, rng);
-    // (ln S − ln S0, ln A) of the first draw that survives its warm-up.
-    let mut warmed = None;
-    'attempt: for _ in 0..1000 {
-        let mut ln_a = ln(d.productivity);
-        let mut ln_rel = ln(d.size) - ln_s0;
-        let mut vol = 1.0;
-        // Steps to the next year's start (a % year == 0), counted down.
-        let mut to_year = 0;
-        for a in 0..age {
-            if laplace {
-                if to_year == 0 {
-                    vol = super::zig::exp1(rng).sqrt();
-                    to_year = year;
+    let ctx = WarmCtx::new(sc, age_factor);
+    let mut w = Warm::new(&ctx, sector, age, rng);
+    while w.step(&ctx, rng) {}
+    w.finish(&ctx)
+}
+
+/// `spin_up` of incumbents `first`, `first + 1`, … (their sectors and ages
+/// in `who`), each on its own stream (SpinUp, 0, index), into `out`. Two
+/// warm-ups are stepped in turn, a new one taking the place of one that
+/// ends: a warm-up step waits on the one before (its shock's size depends on
+/// the size, through an `exp`), and two independent chains keep the core
+/// busy where one leaves it waiting (docs/performance.md, "Two warm-ups at
+/// once"). Each incumbent's steps and draws are those of `spin_up`, on its
+/// own stream: the same draws, bit for bit.
+pub fn spin_up_all(
+    sc: &Scenario,
+    streams: &RunStreams,
+    first: usize,
+    who: &[(usize, u32)],
+    age_factor: &[f64],
+    out: &mut [Draws],
+) {
+    struct Lane<'c> {
+        ix: usize,
+        warm: Warm<'c>,
+        rng: Stream,
+    }
+    let ctx = WarmCtx::new(sc, age_factor);
+    let mut next = 0;
+    let start = |next: &mut usize| -> Option<Lane> {
+        let ix = *next;
+        let &(sector, age) = who.get(ix)?;
+        *next += 1;
+        let mut rng = streams.stream(Purpose::SpinUp, 0, (first + ix) as u32);
+        let warm = Warm::new(&ctx, sector, age, &mut rng);
+        Some(Lane { ix, warm, rng })
+    };
+    let mut lanes = [start(&mut next), start(&mut next)];
+    while lanes.iter().any(Option::is_some) {
+        for lane in &mut lanes {
+            if let Some(l) = lane {
+                if !l.warm.step(&ctx, &mut l.rng) {
+                    out[l.ix] = l.warm.finish(&ctx);
+                    *lane = start(&mut next);
                 }
-                to_year -= 1;
-            }
-            let xi_a = super::zig::standard_normal(rng);
-            let xi_s = super::zig::standard_normal(rng);
-            let u_exit: f64 = rng.random();
-            ln_a += inn * sqdt * xi_a;
-            let g = sec.demand_growth + gp.effects.productivity * ln_a;
-            let sd = gp.sigma0 * super::expo::exp(-gp.beta * ln_rel) * vol;
-            ln_rel += g * dt + sd * sqdt * xi_s;
-            let x = -gp.exit_size_exponent * ln_rel;
-            if ln_rel + ln_s0 < ln_exit_size
-                || crate::model::growth::exits(
-                    u_exit,
-                    gp.exit_hazard,
-                    x,
-                    age_factor[a as usize],
-                    dt,
-                )
-            {
-                d = draw_without_land(sc, sector, rng);
-                continue 'attempt;
             }
         }
-        warmed = Some((ln_rel, ln_a));
-        break;
     }
-    // The plot is the entry draw's, warmed or not.
-    d.land = land_of(sc, sector, d.size);
-    if let Some((ln_rel, ln_a)) = warmed {
-        d.size = super::expo::exp(ln_rel + ln_s0);
-        d.productivity = super::expo::exp(ln_a);
+}
+
+/// What every warm-up step of a run shares.
+struct WarmCtx<'s> {
+    sc: &'s Scenario,
+    age_factor: &'s [f64],
+    dt: f64,
+    sqdt: f64,
+    /// Steps in a year.
+    year: u32,
+    inn: f64,
+    ln_exit_size: f64,
+    laplace: bool,
+}
+
+impl<'s> WarmCtx<'s> {
+    fn new(sc: &'s Scenario, age_factor: &'s [f64]) -> Self {
+        let dt = sc.time.dt;
+        WarmCtx {
+            sc,
+            age_factor,
+            dt,
+            sqdt: dt.sqrt(),
+            year: (1.0 / dt).round().max(1.0) as u32,
+            inn: sc.cooperation.innovation_sigma,
+            ln_exit_size: ln(sc.growth.exit_size),
+            laplace: sc.growth.shock == crate::config::Shock::Laplace,
+        }
     }
-    d
+}
+
+/// One incumbent's warm-up under way (see `spin_up`): the draw being
+/// warmed, how many draws exited, and its state after `a` steps.
+struct Warm<'s> {
+    sec: &'s crate::config::Sector,
+    sector: usize,
+    age: u32,
+    ln_s0: f64,
+    d: Draws,
+    /// Draws that exited (at most 1,000).
+    exited: u32,
+    /// Steps of the current draw done.
+    a: u32,
+    ln_a: f64,
+    /// ln S − ln S0.
+    ln_rel: f64,
+    vol: f64,
+    /// Steps to the next year's start (a % year == 0), counted down.
+    to_year: u32,
+    /// (ln S − ln S0, ln A) of the first draw that survives its warm-up.
+    warmed: Option<(f64, f64)>,
+}
+
+impl<'s> Warm<'s> {
+    fn new(ctx: &WarmCtx<'s>, sector: usize, age: u32, rng: &mut Stream) -> Self {
+        let sec = &ctx.sc.sectors[sector];
+        let mut w = Warm {
+            sec,
+            sector,
+            age,
+            ln_s0: ln(sec.size_median),
+            d: draw_without_land(ctx.sc, sector, rng),
+            exited: 0,
+            a: 0,
+            ln_a: 0.0,
+            ln_rel: 0.0,
+            vol: 1.0,
+            to_year: 0,
+            warmed: None,
+        };
+        w.restart();
+        w
+    }
+
+    /// The warm-up of the current draw from its entry.
+    fn restart(&mut self) {
+        self.a = 0;
+        self.ln_a = ln(self.d.productivity);
+        self.ln_rel = ln(self.d.size) - self.ln_s0;
+        self.vol = 1.0;
+        self.to_year = 0;
+    }
+
+    /// One step of the warm-up, or its end: false once it is over (the
+    /// current draw warmed over its age, or the 1,000th draw exited).
+    #[inline(always)]
+    fn step(&mut self, ctx: &WarmCtx, rng: &mut Stream) -> bool {
+        if self.a == self.age {
+            self.warmed = Some((self.ln_rel, self.ln_a));
+            return false;
+        }
+        let gp = &ctx.sc.growth;
+        if ctx.laplace {
+            if self.to_year == 0 {
+                self.vol = super::zig::exp1(rng).sqrt();
+                self.to_year = ctx.year;
+            }
+            self.to_year -= 1;
+        }
+        let xi_a = super::zig::standard_normal(rng);
+        let xi_s = super::zig::standard_normal(rng);
+        let u_exit: f64 = rng.random();
+        self.ln_a += ctx.inn * ctx.sqdt * xi_a;
+        let g = self.sec.demand_growth + gp.effects.productivity * self.ln_a;
+        let sd = gp.sigma0 * super::expo::exp(-gp.beta * self.ln_rel) * self.vol;
+        self.ln_rel += g * ctx.dt + sd * ctx.sqdt * xi_s;
+        let x = -gp.exit_size_exponent * self.ln_rel;
+        if self.ln_rel + self.ln_s0 < ctx.ln_exit_size
+            || crate::model::growth::exits(
+                u_exit,
+                gp.exit_hazard,
+                x,
+                ctx.age_factor[self.a as usize],
+                ctx.dt,
+            )
+        {
+            self.d = draw_without_land(ctx.sc, self.sector, rng);
+            self.exited += 1;
+            if self.exited == 1000 {
+                return false;
+            }
+            self.restart();
+            return true;
+        }
+        self.a += 1;
+        true
+    }
+
+    /// The incumbent's draws once `step` returned false: the plot of its
+    /// entry draw, warmed or not; the size and productivity warmed, if a
+    /// draw survived.
+    fn finish(&self, ctx: &WarmCtx) -> Draws {
+        let mut d = self.d.clone();
+        d.land = land_of(ctx.sc, self.sector, d.size);
+        if let Some((ln_rel, ln_a)) = self.warmed {
+            d.size = super::expo::exp(ln_rel + self.ln_s0);
+            d.productivity = super::expo::exp(ln_a);
+        }
+        d
+    }
 }
 
 /// Points bucketed on a square grid of cells over their bounding box, about
@@ -967,20 +1098,32 @@ impl<'a> World<'a> {
             })
             .collect();
         let streams = &self.streams;
-        let draw = |(i, &(sector, _, age)): (usize, &(usize, u32, u32))| {
-            let mut own = streams.stream(Purpose::SpinUp, 0, i as u32);
-            if ini.spin_up {
-                spin_up(sc, sector, age, &age_factor, &mut own)
-            } else {
-                draw_firm(sc, sector, &mut own)
-            }
-        };
-        let draws: Vec<Draws> = if self.fans_out(total) {
-            use rayon::prelude::*;
-            who.par_iter().enumerate().map(draw).collect()
+        let mut draws: Vec<Draws> = Vec::new();
+        if ini.spin_up {
+            // Warmed in chunks of incumbents (in parallel for a big world),
+            // two at a time within a chunk (`spin_up_all`).
+            const CHUNK: usize = 256;
+            let sa: Vec<(usize, u32)> = who.iter().map(|&(s, _, a)| (s, a)).collect();
+            draws.resize(sa.len(), Draws::default());
+            for_rows(self.fans_out(total), &mut draws, CHUNK, |n, out| {
+                let who = &sa[n * CHUNK..n * CHUNK + out.len()];
+                spin_up_all(sc, streams, n * CHUNK, who, &age_factor, out);
+            });
         } else {
-            who.iter().enumerate().map(draw).collect()
-        };
+            let draw = |(i, &(sector, _, _)): (usize, &(usize, u32, u32))| {
+                draw_firm(
+                    sc,
+                    sector,
+                    &mut streams.stream(Purpose::SpinUp, 0, i as u32),
+                )
+            };
+            draws = if self.fans_out(total) {
+                use rayon::prelude::*;
+                who.par_iter().enumerate().map(draw).collect()
+            } else {
+                who.iter().enumerate().map(draw).collect()
+            };
+        }
         // A world that would be compacted at once is stored by site as it is
         // built (`add_in_site_order`); a cluster's occupied land is counted
         // here then, as `add_firm` would count it, for the next placements.
@@ -1753,5 +1896,62 @@ mod tests {
         w.drop_dead_links();
         w.counters.exits_total += 1;
         ok(&w);
+    }
+}
+
+#[cfg(test)]
+mod warm_up_tests {
+    use super::{spin_up, spin_up_all, Draws};
+    use crate::config::Shock;
+    use crate::rng::{Purpose, RunStreams};
+
+    /// `spin_up_all`, which steps two warm-ups in turn, gives every
+    /// incumbent the draws `spin_up` gives it alone on its own stream
+    /// (SpinUp, 0, first + index), bit for bit: under both shocks, for ages
+    /// from 0 to the oldest, with the exits (and redraws) of Hanoi's hazard,
+    /// of a hazard at which most draws exit, and of one at which every draw
+    /// exits at once (1,000 redraws, none warmed).
+    #[test]
+    fn two_warm_ups_at_once_are_each_warm_up_alone() {
+        let base = crate::config::embedded_default();
+        let mut cases = Vec::new();
+        for shock in [Shock::Laplace, Shock::Gaussian] {
+            for hazard in [base.growth.exit_hazard, 0.5, 1e9] {
+                let mut sc = base.clone();
+                sc.growth.shock = shock;
+                sc.growth.exit_hazard = hazard;
+                cases.push(sc);
+            }
+        }
+        let streams = RunStreams::new(20261207, 3);
+        for sc in &cases {
+            let max_age = 80;
+            let age_factor = crate::model::growth::age_factors(sc, max_age);
+            let k = sc.sectors.len();
+            let who: Vec<(usize, u32)> = (0..61u32)
+                .map(|n| ((n as usize * 7) % k, (n * 37) % (max_age + 1)))
+                .collect();
+            let first = 1_000;
+            let mut out = vec![Draws::default(); who.len()];
+            spin_up_all(sc, &streams, first, &who, &age_factor, &mut out);
+            for (n, (&(sector, age), got)) in who.iter().zip(&out).enumerate() {
+                let mut rng = streams.stream(Purpose::SpinUp, 0, (first + n) as u32);
+                let want = spin_up(sc, sector, age, &age_factor, &mut rng);
+                let bits = |d: &Draws| {
+                    (
+                        d.size.to_bits(),
+                        d.productivity.to_bits(),
+                        d.land.to_bits(),
+                        d.polluting,
+                    )
+                };
+                assert_eq!(
+                    bits(got),
+                    bits(&want),
+                    "incumbent {n}, hazard {}",
+                    sc.growth.exit_hazard
+                );
+            }
+        }
     }
 }
