@@ -1910,7 +1910,8 @@ mod warm_up_tests {
     /// (SpinUp, 0, first + index), bit for bit: under both shocks, for ages
     /// from 0 to the oldest, with the exits (and redraws) of Hanoi's hazard,
     /// of a hazard at which most draws exit, and of one at which every draw
-    /// exits at once (1,000 redraws, none warmed).
+    /// of an incumbent older than 0 exits at its first step (1,000
+    /// redraws, none warmed).
     #[test]
     fn two_warm_ups_at_once_are_each_warm_up_alone() {
         let base = crate::config::embedded_default();
