@@ -95,15 +95,25 @@ impl RelatedWeights {
 /// `v − ln e` (utility plus Gumbel noise −ln e, e an Exp(1) draw) if it
 /// exceeds `best`, else `None`: one step of the Gumbel-max choice.
 ///
-/// The logarithm is taken only where the alternative could win:
-/// −ln e ≤ 1/e − 1 (ln x ≥ 1 − 1/x), widened far beyond rounding, and a
+/// The logarithm is taken only where the alternative could win. For a
+/// normal e = 2^k·(1 + f) (k an integer, f ∈ [0, 1)), t = k + f, read off
+/// e's bits, is the chord of log₂ over e's octave: log₂(1 + f) ≥ f, so
+/// ln e ≥ t·ln 2 and −ln e ≤ −t·ln 2, at most 0.086·ln 2 ≈ 0.06 above it
+/// (exact at powers of two). Widened by 10⁻⁹, far beyond the rounding of
+/// t, of the product and of `ln` (below 10⁻¹² for any normal e); and a
 /// floating-point sum is monotone, so where `v` plus that bound is at most
-/// `best`, `v − ln e` is too. The same answer as computing it, fewer logs.
+/// `best`, the computed `v − ln e` is too. The same answer as computing it,
+/// fewer logarithms than the bound 1/e − 1 this replaced (which grows as
+/// 1/e for a small draw, the draws most likely to be taken), and no
+/// division (docs/performance.md, "Entry's logarithms bounded by the
+/// bits").
 #[inline]
 pub fn gumbel_beats(v: f64, e: f64, best: f64) -> Option<f64> {
-    let r = 1.0 / e;
-    if v + ((r - 1.0) + 1e-12 * (1.0 + r)) <= best {
-        return None;
+    if e >= f64::MIN_POSITIVE {
+        let t = (e.to_bits() as i64 - (1023 << 52)) as f64 * (1.0 / (1u64 << 52) as f64);
+        if v + (1e-9 - t * std::f64::consts::LN_2) <= best {
+            return None;
+        }
     }
     let u = v - ln(e);
     (u > best).then_some(u)
@@ -569,19 +579,21 @@ mod tests {
             let best = rng.random_range(-8.0..8.0);
             let got = gumbel_beats(v, e, best);
             assert_eq!(got, exact(v, e, best), "v {v} e {e} best {best}");
-            let r = 1.0 / e;
-            skipped += (v + (r - 1.0) + 1e-12 * (1.0 + r) <= best) as u32;
+            let t = (e.to_bits() as i64 - (1023 << 52)) as f64 / (1u64 << 52) as f64;
+            skipped += (v + (1e-9 - t * std::f64::consts::LN_2) <= best) as u32;
             won += got.is_some() as u32;
         }
         assert!(skipped > 200_000 && won > 200_000, "{skipped} {won}");
         // Ties: best at v − ln e itself and one float either side, e within
-        // a few ulps to 1e-4 of 1 (where the bound meets the logarithm).
-        for i in 0..200_000 {
+        // a few ulps to 1e-4 of a power of two (where the bound meets the
+        // logarithm), and e subnormal (where no bound is used).
+        for i in 0..200_000u64 {
             let d = rng.random_range(-1e-4..1e-4) * rng.random::<f64>().powi(8);
-            let e = if i % 2 == 0 {
-                1.0 + d
-            } else {
-                f64::from_bits(1f64.to_bits() + i / 2 % 64)
+            let two_k = f64::from_bits((1023 + i % 13 - 8) << 52);
+            let e = match i % 3 {
+                0 => two_k * (1.0 + d),
+                1 => f64::from_bits(two_k.to_bits() + i / 3 % 64),
+                _ => f64::from_bits(1 + i % (1 << 52)),
             };
             let v = rng.random_range(-3.0..3.0);
             let u = v - ln(e);
