@@ -109,14 +109,19 @@ impl RelatedWeights {
 /// bits").
 #[inline]
 pub fn gumbel_beats(v: f64, e: f64, best: f64) -> Option<f64> {
-    if e >= f64::MIN_POSITIVE {
-        let t = (e.to_bits() as i64 - (1023 << 52)) as f64 * (1.0 / (1u64 << 52) as f64);
-        if v + (1e-9 - t * std::f64::consts::LN_2) <= best {
-            return None;
-        }
+    if e >= f64::MIN_POSITIVE && v + neg_ln_bound(e) <= best {
+        return None;
     }
     let u = v - ln(e);
     (u > best).then_some(u)
+}
+
+/// The bound of `gumbel_beats` on −ln e for a normal e: −t·ln 2 + 10⁻⁹,
+/// t = k + f read off the bits of e = 2^k·(1 + f).
+#[inline(always)]
+fn neg_ln_bound(e: f64) -> f64 {
+    let t = (e.to_bits() as i64 - (1023 << 52)) as f64 * (1.0 / (1u64 << 52) as f64);
+    1e-9 - t * std::f64::consts::LN_2
 }
 
 /// ln(1 + related) of one (cluster, sector) of U_c, kept with the sum it
@@ -471,7 +476,7 @@ impl World<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{gumbel_beats, ln, ln_1p_count, RelatedWeights, BLOCK};
+    use super::{gumbel_beats, ln, ln_1p_count, neg_ln_bound, RelatedWeights, BLOCK};
     use rand::{Rng, SeedableRng};
     use rand_distr::Exp1;
 
@@ -579,8 +584,7 @@ mod tests {
             let best = rng.random_range(-8.0..8.0);
             let got = gumbel_beats(v, e, best);
             assert_eq!(got, exact(v, e, best), "v {v} e {e} best {best}");
-            let t = (e.to_bits() as i64 - (1023 << 52)) as f64 / (1u64 << 52) as f64;
-            skipped += (v + (1e-9 - t * std::f64::consts::LN_2) <= best) as u32;
+            skipped += (v + neg_ln_bound(e) <= best) as u32;
             won += got.is_some() as u32;
         }
         assert!(skipped > 200_000 && won > 200_000, "{skipped} {won}");

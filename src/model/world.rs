@@ -473,40 +473,30 @@ fn land_of(sc: &Scenario, sector: usize, size: f64) -> f64 {
         .clamp(e.land_min_ha, e.land_max_ha)
 }
 
-/// An incumbent of age `age` steps warmed up (MODEL.md §5, `initial.spin_up`):
-/// drawn as an entrant `age` steps ago and grown by §4.5 for those steps in
-/// a neutral environment: demand growth, its own productivity (with the
-/// innovation shocks of §4.4), the size-dependent shocks and exit, but no
-/// site effects (Q at the reference, no partners, no crowding, no shortage,
-/// no enforcement). A firm that exits is redrawn as a new entrant of the same
-/// age (at most 1,000 times; then the last draw is kept unwarmed). Land stays
-/// that of the entry draw: a firm's plot never changes in the model.
-pub fn spin_up(
-    sc: &Scenario,
-    sector: usize,
-    age: u32,
-    age_factor: &[f64],
-    rng: &mut Stream,
-) -> Draws {
-    let ctx = WarmCtx::new(sc, age_factor);
-    let mut w = Warm::new(&ctx, sector, age, rng);
-    while w.step(&ctx, rng) {}
-    w.finish(&ctx)
-}
-
-/// `spin_up` of incumbents `first`, `first + 1`, … (their sectors and ages
-/// in `who`), each on its own stream (SpinUp, 0, index), into `out`. Two
-/// warm-ups are stepped in turn, a new one taking the place of one that
-/// ends: a warm-up step waits on the one before (its shock's size depends on
-/// the size, through an `exp`), and two independent chains keep the core
-/// busy where one leaves it waiting (docs/performance.md, "Two warm-ups at
-/// once"). Each incumbent's steps and draws are those of `spin_up`, on its
-/// own stream: the same draws, bit for bit.
+/// Incumbents `first`, `first + 1`, … warmed up (MODEL.md §5,
+/// `initial.spin_up`), into `out`; `who` holds each one's (sector, home,
+/// age in steps). An incumbent of age a is drawn as an entrant a steps ago
+/// and grown by §4.5 for those steps in a neutral environment: demand
+/// growth, its own productivity (with the innovation shocks of §4.4), the
+/// size-dependent shocks and exit, but no site effects (Q at the reference,
+/// no partners, no crowding, no shortage, no enforcement). A firm that
+/// exits is redrawn as a new entrant of the same age (at most 1,000 times;
+/// then the last draw is kept unwarmed). Land stays that of the entry draw:
+/// a firm's plot never changes in the model.
+///
+/// Each incumbent is warmed on its own stream (SpinUp, 0, index), by a
+/// `Warm` stepped to its end. Two warm-ups are stepped in turn, a new one
+/// taking the place of one that ends: a warm-up step waits on the one
+/// before (its shock's size depends on the size, through an `exp`), and
+/// two independent chains keep the core busy where one leaves it waiting
+/// (docs/performance.md, "Two warm-ups at once"). The order of the steps
+/// of different incumbents changes no draw: each gets the bits it would
+/// get warmed alone (a test checks it).
 pub fn spin_up_all(
     sc: &Scenario,
     streams: &RunStreams,
     first: usize,
-    who: &[(usize, u32)],
+    who: &[(usize, u32, u32)],
     age_factor: &[f64],
     out: &mut [Draws],
 ) {
@@ -519,7 +509,7 @@ pub fn spin_up_all(
     let mut next = 0;
     let start = |next: &mut usize| -> Option<Lane> {
         let ix = *next;
-        let &(sector, age) = who.get(ix)?;
+        let &(sector, _, age) = who.get(ix)?;
         *next += 1;
         let mut rng = streams.stream(Purpose::SpinUp, 0, (first + ix) as u32);
         let warm = Warm::new(&ctx, sector, age, &mut rng);
@@ -567,7 +557,7 @@ impl<'s> WarmCtx<'s> {
     }
 }
 
-/// One incumbent's warm-up under way (see `spin_up`): the draw being
+/// One incumbent's warm-up under way (see `spin_up_all`): the draw being
 /// warmed, how many draws exited, and its state after `a` steps.
 struct Warm<'s> {
     sec: &'s crate::config::Sector,
@@ -1103,10 +1093,9 @@ impl<'a> World<'a> {
             // Warmed in chunks of incumbents (in parallel for a big world),
             // two at a time within a chunk (`spin_up_all`).
             const CHUNK: usize = 256;
-            let sa: Vec<(usize, u32)> = who.iter().map(|&(s, _, a)| (s, a)).collect();
-            draws.resize(sa.len(), Draws::default());
+            draws.resize(who.len(), Draws::default());
             for_rows(self.fans_out(total), &mut draws, CHUNK, |n, out| {
-                let who = &sa[n * CHUNK..n * CHUNK + out.len()];
+                let who = &who[n * CHUNK..n * CHUNK + out.len()];
                 spin_up_all(sc, streams, n * CHUNK, who, &age_factor, out);
             });
         } else {
@@ -1901,9 +1890,23 @@ mod tests {
 
 #[cfg(test)]
 mod warm_up_tests {
-    use super::{spin_up, spin_up_all, Draws};
-    use crate::config::Shock;
-    use crate::rng::{Purpose, RunStreams};
+    use super::{spin_up_all, Draws, Warm, WarmCtx};
+    use crate::config::{Scenario, Shock};
+    use crate::rng::{Purpose, RunStreams, Stream};
+
+    /// One incumbent warmed alone: its `Warm` stepped to its end.
+    fn spin_up(
+        sc: &Scenario,
+        sector: usize,
+        age: u32,
+        age_factor: &[f64],
+        rng: &mut Stream,
+    ) -> Draws {
+        let ctx = WarmCtx::new(sc, age_factor);
+        let mut w = Warm::new(&ctx, sector, age, rng);
+        while w.step(&ctx, rng) {}
+        w.finish(&ctx)
+    }
 
     /// `spin_up_all`, which steps two warm-ups in turn, gives every
     /// incumbent the draws `spin_up` gives it alone on its own stream
@@ -1929,13 +1932,13 @@ mod warm_up_tests {
             let max_age = 80;
             let age_factor = crate::model::growth::age_factors(sc, max_age);
             let k = sc.sectors.len();
-            let who: Vec<(usize, u32)> = (0..61u32)
-                .map(|n| ((n as usize * 7) % k, (n * 37) % (max_age + 1)))
+            let who: Vec<(usize, u32, u32)> = (0..61u32)
+                .map(|n| ((n as usize * 7) % k, 0, (n * 37) % (max_age + 1)))
                 .collect();
             let first = 1_000;
             let mut out = vec![Draws::default(); who.len()];
             spin_up_all(sc, &streams, first, &who, &age_factor, &mut out);
-            for (n, (&(sector, age), got)) in who.iter().zip(&out).enumerate() {
+            for (n, (&(sector, _, age), got)) in who.iter().zip(&out).enumerate() {
                 let mut rng = streams.stream(Purpose::SpinUp, 0, (first + n) as u32);
                 let want = spin_up(sc, sector, age, &age_factor, &mut rng);
                 let bits = |d: &Draws| {
