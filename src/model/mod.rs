@@ -17,6 +17,7 @@ pub mod growth;
 pub mod infrastructure;
 pub mod invariants;
 pub mod logn;
+pub mod place;
 pub mod record;
 pub mod relocation;
 pub mod skip;

@@ -1118,6 +1118,22 @@ impl<'a> World<'a> {
         // here then, as `add_firm` would count it, for the next placements.
         let in_site_order = total as usize >= self.compact_min_firms;
         let mut placed = Vec::with_capacity(if in_site_order { total as usize } else { 0 });
+        // The fallback's tree over the operating clusters (`place`), built
+        // at the first fallback and kept up to date from there on.
+        let mut tree: Option<super::place::SlackTree> = None;
+        let mut place_of = vec![u32::MAX; self.clusters.len()];
+        for (p, &c) in operating.iter().enumerate() {
+            place_of[c as usize] = p as u32;
+        }
+        let cap = ini.max_occupancy;
+        let tree_entry = |c: &Cluster| {
+            let m = cap * c.area;
+            (
+                c.labor_pool - c.employment,
+                m - c.occupied,
+                m.max(c.occupied),
+            )
+        };
         for (i, (&(sector, home, age), d)) in (0u64..).zip(who.iter().zip(draws)) {
             let mut site = Site::Home(home);
             if i < ini.firms_in_clusters as u64 && !operating.is_empty() {
@@ -1139,17 +1155,18 @@ impl<'a> World<'a> {
                     }
                 }
                 if chosen.is_none() {
-                    chosen = operating
-                        .iter()
-                        .copied()
-                        .filter(|&c| land_ok(&self.clusters[c as usize]))
-                        .max_by(|&a, &b| {
-                            let slack = |c: u32| {
-                                let c = &self.clusters[c as usize];
-                                c.labor_pool - c.employment
-                            };
-                            slack(a).total_cmp(&slack(b)).then(b.cmp(&a))
-                        });
+                    // The operating cluster with land room and the most
+                    // labour slack (by `total_cmp`), the first on a tie: a
+                    // search of the tree, not a scan of every cluster.
+                    let clusters = &self.clusters;
+                    let tree = tree.get_or_insert_with(|| {
+                        super::place::SlackTree::new(
+                            operating.iter().map(|&c| tree_entry(&clusters[c as usize])),
+                        )
+                    });
+                    chosen = tree
+                        .best(d.land, |p| land_ok(&clusters[operating[p] as usize]))
+                        .map(|p| operating[p]);
                 }
                 if let Some(c) = chosen {
                     site = Site::Cluster(c);
@@ -1178,12 +1195,17 @@ impl<'a> World<'a> {
             };
             if !in_site_order {
                 self.add_firm(firm);
-                continue;
+            } else {
+                if let Site::Cluster(c) = site {
+                    self.clusters[c as usize].occupied += firm.land;
+                }
+                placed.push(firm);
             }
-            if let Site::Cluster(c) = site {
-                self.clusters[c as usize].occupied += firm.land;
+            // The cluster's new slack and room into the tree.
+            if let (Some(tree), Site::Cluster(c)) = (&mut tree, site) {
+                let (slack, room, scale) = tree_entry(&self.clusters[c as usize]);
+                tree.set(place_of[c as usize] as usize, slack, room, scale);
             }
-            placed.push(firm);
         }
         if in_site_order {
             self.add_in_site_order(placed);
