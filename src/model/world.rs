@@ -1118,13 +1118,10 @@ impl<'a> World<'a> {
         // here then, as `add_firm` would count it, for the next placements.
         let in_site_order = total as usize >= self.compact_min_firms;
         let mut placed = Vec::with_capacity(if in_site_order { total as usize } else { 0 });
-        // The fallback's tree over the operating clusters (`place`), built
-        // at the first fallback and kept up to date from there on.
-        let mut tree: Option<super::place::SlackTree> = None;
-        let mut place_of = vec![u32::MAX; self.clusters.len()];
-        for (p, &c) in operating.iter().enumerate() {
-            place_of[c as usize] = p as u32;
-        }
+        // The fallback's tree over the operating clusters (`place`), with
+        // each cluster's place in it, built at the first fallback and kept
+        // up to date from there on.
+        let mut tree: Option<(super::place::SlackTree, Vec<u32>)> = None;
         let cap = ini.max_occupancy;
         let tree_entry = |c: &Cluster| {
             let m = cap * c.area;
@@ -1159,10 +1156,13 @@ impl<'a> World<'a> {
                     // labour slack (by `total_cmp`), the first on a tie: a
                     // search of the tree, not a scan of every cluster.
                     let clusters = &self.clusters;
-                    let tree = tree.get_or_insert_with(|| {
-                        super::place::SlackTree::new(
-                            operating.iter().map(|&c| tree_entry(&clusters[c as usize])),
-                        )
+                    let (tree, _) = tree.get_or_insert_with(|| {
+                        let mut place_of = vec![u32::MAX; clusters.len()];
+                        for (p, &c) in operating.iter().enumerate() {
+                            place_of[c as usize] = p as u32;
+                        }
+                        let entries = operating.iter().map(|&c| tree_entry(&clusters[c as usize]));
+                        (super::place::SlackTree::new(entries), place_of)
                     });
                     chosen = tree
                         .best(d.land, |p| land_ok(&clusters[operating[p] as usize]))
@@ -1202,7 +1202,7 @@ impl<'a> World<'a> {
                 placed.push(firm);
             }
             // The cluster's new slack and room into the tree.
-            if let (Some(tree), Site::Cluster(c)) = (&mut tree, site) {
+            if let (Some((tree, place_of)), Site::Cluster(c)) = (&mut tree, site) {
                 let (slack, room, scale) = tree_entry(&self.clusters[c as usize]);
                 tree.set(place_of[c as usize] as usize, slack, room, scale);
             }
