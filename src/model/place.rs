@@ -2,8 +2,8 @@
 //! no cluster in its tries goes to the operating cluster with land room for
 //! its plot and the most labour slack, the first such cluster on a tie.
 //! [`SlackTree`] finds that cluster without reading every cluster: a tree
-//! over the operating clusters keeps each range's largest slack and largest
-//! land room, and a search descends only into ranges that could hold a
+//! over the clusters by id keeps each range's largest slack and largest
+//! land room (−∞ for a cluster not operating), and a search descends only into ranges that could hold a
 //! better cluster with room. It returns the cluster a scan over all of them
 //! returns (a test checks it), after reading a few hundred nodes instead of
 //! every cluster (386 on average at `hanoi ×200`, of 14,000 clusters): the
@@ -12,8 +12,9 @@
 
 use std::cmp::Ordering;
 
-/// The largest labour slack and land room over each range of the operating
-/// clusters (by their place in the list of operating clusters).
+/// The largest labour slack and land room over each range of the clusters
+/// (by place: the world's cluster id); a cluster that takes no firm has
+/// room −∞, which no search enters.
 #[derive(Debug, Clone)]
 pub struct SlackTree {
     /// Leaves: a power of two, at least the number of clusters. Node 1 is

@@ -1118,12 +1118,16 @@ impl<'a> World<'a> {
         // here then, as `add_firm` would count it, for the next placements.
         let in_site_order = total as usize >= self.compact_min_firms;
         let mut placed = Vec::with_capacity(if in_site_order { total as usize } else { 0 });
-        // The fallback's tree over the operating clusters (`place`), with
-        // each cluster's place in it, built at the first fallback and kept
-        // up to date from there on.
-        let mut tree: Option<(super::place::SlackTree, Vec<u32>)> = None;
+        // The fallback's tree over the clusters by id (`place`), built at
+        // the first fallback and kept up to date from there on; a cluster
+        // not operating has no room (−∞), so no search reaches it, and the
+        // operating ones keep their order (`operating` is by id).
+        let mut tree: Option<super::place::SlackTree> = None;
         let cap = ini.max_occupancy;
         let tree_entry = |c: &Cluster| {
+            if !c.operating() {
+                return (f64::NEG_INFINITY, f64::NEG_INFINITY, 0.0);
+            }
             let m = cap * c.area;
             (
                 c.labor_pool - c.employment,
@@ -1156,17 +1160,12 @@ impl<'a> World<'a> {
                     // labour slack (by `total_cmp`), the first on a tie: a
                     // search of the tree, not a scan of every cluster.
                     let clusters = &self.clusters;
-                    let (tree, _) = tree.get_or_insert_with(|| {
-                        let mut place_of = vec![u32::MAX; clusters.len()];
-                        for (p, &c) in operating.iter().enumerate() {
-                            place_of[c as usize] = p as u32;
-                        }
-                        let entries = operating.iter().map(|&c| tree_entry(&clusters[c as usize]));
-                        (super::place::SlackTree::new(entries), place_of)
+                    let tree = tree.get_or_insert_with(|| {
+                        super::place::SlackTree::new(clusters.iter().map(tree_entry))
                     });
                     chosen = tree
-                        .best(d.land, |p| land_ok(&clusters[operating[p] as usize]))
-                        .map(|p| operating[p]);
+                        .best(d.land, |c| land_ok(&clusters[c]))
+                        .map(|c| c as u32);
                 }
                 if let Some(c) = chosen {
                     site = Site::Cluster(c);
@@ -1202,9 +1201,9 @@ impl<'a> World<'a> {
                 placed.push(firm);
             }
             // The cluster's new slack and room into the tree.
-            if let (Some((tree, place_of)), Site::Cluster(c)) = (&mut tree, site) {
+            if let (Some(tree), Site::Cluster(c)) = (&mut tree, site) {
                 let (slack, room, scale) = tree_entry(&self.clusters[c as usize]);
-                tree.set(place_of[c as usize] as usize, slack, room, scale);
+                tree.set(c as usize, slack, room, scale);
             }
         }
         if in_site_order {
