@@ -3,12 +3,13 @@
 //! its plot and the most labour slack, the first such cluster on a tie.
 //! [`SlackTree`] finds that cluster without reading every cluster: a tree
 //! over the clusters by id keeps each range's largest slack and largest
-//! land room (−∞ for a cluster not operating), and a search descends only into ranges that could hold a
-//! better cluster with room. It returns the cluster a scan over all of them
-//! returns (a test checks it), after reading a few hundred nodes instead of
-//! every cluster (386 on average at `hanoi ×200`, of 14,000 clusters): the
-//! scan made the initial world's cost grow as firms × clusters (60 ms of
-//! `hanoi ×200`'s, 3.8 s of `hanoi ×1000`'s).
+//! land room (−∞ for a cluster not operating), and a search descends only
+//! into ranges that could hold a better cluster with room. It returns the
+//! cluster a scan over all of them returns (a test checks it), after
+//! reading a few hundred nodes instead of every cluster (386 on average at
+//! `hanoi ×200`, of 14,000 clusters): the scan made the initial world's
+//! cost grow as firms × clusters (60 ms of `hanoi ×200`'s, 3.8 s of
+//! `hanoi ×1000`'s).
 
 use std::cmp::Ordering;
 
